@@ -1,0 +1,58 @@
+# The two commands of the README (`make demo`, `make check`) and the edit
+# loop (`make tree`, `make export`). Everything generated goes to out/.
+#
+# make demo     build, then run dpdk-testpmd as an unprivileged user
+# make check    series hygiene, both builds, host tests (what CI runs)
+# make bench    benchmarks, base against series
+# make tree     out/tree/src: a git tree of base + series to edit
+# make export   commits of out/tree/src back into series/
+# make style    checkpatches.sh + check-git-log.sh on out/tree/src
+# make build-tree  build out/tree/src into out/tree/build
+
+SHELL := /bin/bash
+OUT := $(CURDIR)/out
+PY := /usr/bin/python3
+BASE_BUILD := $(OUT)/base/build
+SERIES_BUILD := $(OUT)/series/build
+
+.PHONY: all deps base series check demo bench tree export style build-tree clean
+
+all: check
+
+deps:
+	tools/install-deps.sh build check
+
+base: deps
+	tools/fetch-base.sh
+	tools/build.sh $(OUT)/base/src $(BASE_BUILD)
+
+# Builds the base, applies the series on it, builds after each patch and
+# leaves out/series/build.
+series: deps
+	tools/check-series.sh
+
+# Each stage is a runner closing with `N passed, N failed`; tools/check.sh
+# runs them all and prints the sum.
+CHECK_STAGES := \
+	"tools/check-series.sh"
+
+check: deps
+	tools/check.sh $(CHECK_STAGES)
+
+demo: base series
+	$(PY) tools/demo-host.py $(SERIES_BUILD)
+
+tree: deps
+	tools/make-tree.sh $(OUT)/tree/src
+
+export:
+	tools/export-series.sh $(OUT)/tree/src
+
+style: deps
+	tools/check-style.sh $(OUT)/tree/src
+
+build-tree: deps
+	tools/build.sh $(OUT)/tree/src $(OUT)/tree/build
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Both builds and series hygiene: build the pristine base into
+# out/base/build, make out/series/src from the base + series/, build that
+# tree after each patch (incrementally, with ccache) and run the style
+# checks. Leaves out/series/build as the build of the whole series.
+# Prints one PASS/FAIL line per check and a closing `N passed, N failed`.
+#
+# Usage: tools/check-series.sh
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+passed=0
+failed=0
+result() {
+	if [ "$1" = PASS ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	echo "$1: $2"
+}
+finish() {
+	echo "series: $passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+if "$TOP/tools/fetch-base.sh" >/dev/null &&
+	"$TOP/tools/build.sh" "$BASE_SRC" "$BASE_BUILD" >/dev/null; then
+	result PASS "base DPDK $DPDK_VERSION builds"
+else
+	result FAIL "base DPDK $DPDK_VERSION builds"
+fi
+
+if ! "$TOP/tools/make-tree.sh" "$SERIES_SRC" --force; then
+	result FAIL "series applies on the pristine base"
+	finish || exit 1
+fi
+n=$(git -C "$SERIES_SRC" rev-list --count "$BASE_TAG..HEAD")
+result PASS "series ($n patches) applies in order on the pristine base"
+
+# Build the base commit too when the series is empty, so that
+# out/series/build always exists and equals base + series.
+commits=$(git -C "$SERIES_SRC" rev-list --reverse "$BASE_TAG..HEAD")
+[ -n "$commits" ] || commits=$(git -C "$SERIES_SRC" rev-parse HEAD)
+i=0
+for c in $commits; do
+	i=$((i + 1))
+	subject=$(git -C "$SERIES_SRC" log -1 --format=%s "$c")
+	git -C "$SERIES_SRC" checkout -q --detach "$c"
+	if "$TOP/tools/build.sh" "$SERIES_SRC" "$SERIES_BUILD" >/dev/null; then
+		result PASS "builds after patch $i/$n: $subject"
+	else
+		result FAIL "builds after patch $i/$n: $subject (see out/series/build/build.log)"
+		# Later patches cannot be judged on a broken tree.
+		git -C "$SERIES_SRC" checkout -q main
+		finish || exit 1
+	fi
+done
+git -C "$SERIES_SRC" checkout -q main
+
+if "$TOP/tools/check-style.sh" "$SERIES_SRC"; then
+	result PASS "checkpatches.sh and check-git-log.sh on $n patches"
+else
+	result FAIL "checkpatches.sh and check-git-log.sh on $n patches (see out/checkpatch.log)"
+fi
+finish

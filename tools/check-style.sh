@@ -1,0 +1,60 @@
+#!/bin/bash
+# Check the series commits of a work tree the way DPDK does: the base's
+# devtools/checkpatches.sh (with the kernel's checkpatch.pl from Debian's
+# linux-source-6.1) and devtools/check-git-log.sh, on base..HEAD.
+#
+# Usage: tools/check-style.sh [TREE]   (default out/tree/src)
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+tree=${1:-$TREE_SRC}
+CHECKPATCH_DIR=$OUT/checkpatch
+KSRC=/usr/src/linux-source-6.1.tar.xz
+
+# checkpatch.pl reads spelling.txt and const_structs.checkpatch beside it.
+extract_checkpatch() {
+	local f tmp=$CHECKPATCH_DIR.tmp
+	[ -f "$KSRC" ] || die "$KSRC is missing: run tools/install-deps.sh check (package linux-source-6.1)"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	tar -xJf "$KSRC" -C "$tmp" --strip-components=2 --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch' ||
+		die "cannot extract checkpatch.pl from $KSRC"
+	for f in checkpatch.pl spelling.txt const_structs.checkpatch; do
+		[ -f "$tmp/$f" ] || die "$KSRC has no scripts/$f"
+	done
+	rm -rf "$CHECKPATCH_DIR"
+	mv "$tmp" "$CHECKPATCH_DIR"
+}
+
+git -C "$tree" rev-parse -q --verify "refs/tags/$BASE_TAG" >/dev/null ||
+	die "$tree is not a work tree made by tools/make-tree.sh (no tag $BASE_TAG)"
+[ -f "$CHECKPATCH_DIR/checkpatch.pl" ] || extract_checkpatch
+# mawk cannot compile checkpatches.sh's awk filters: every patch would be
+# reported invalid.
+awk --version 2>/dev/null | grep -q 'GNU Awk' ||
+	die "awk is not GNU awk: run tools/install-deps.sh check (package gawk)"
+
+range=$BASE_TAG..HEAD
+count=$(git -C "$tree" rev-list --count "$range")
+if [ "$count" = 0 ]; then
+	note "style: no series commits in ${tree#"$TOP"/}"
+	exit 0
+fi
+cd "$tree"
+# The settings DPDK's CI uses; a devel.config may still add to them.
+export DPDK_CHECKPATCH_PATH=$CHECKPATCH_DIR/checkpatch.pl
+export DPDK_CHECKPATCH_CODESPELL=enable
+export DPDK_CHECKPATCH_OPTIONS=
+export DPDK_CHECKPATCH_LINE_LENGTH=100
+log=$OUT/checkpatch.log
+ok=true
+devtools/checkpatches.sh -r "$range" >"$log" 2>&1 || ok=false
+devtools/check-git-log.sh -r "$range" >>"$log" 2>&1 || ok=false
+# checkpatches.sh reports warnings as invalid patches; require none at all.
+if ! $ok || grep -q '^\(WARNING\|ERROR\|CHECK\):' "$log"; then
+	cat "$log" >&2
+	die "style check of $count series commit(s) failed (see above)"
+fi
+note "style: $count series commit(s) pass checkpatches.sh and check-git-log.sh"

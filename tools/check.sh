@@ -1,0 +1,48 @@
+#!/bin/bash
+# Run the stages of `make check` in order, each one a runner that closes
+# with `N passed, N failed[, N skipped]`, and print the sum as the last line.
+# A stage that fails still lets the next ones run (their results are
+# independent), but the whole check fails.
+#
+# Usage: tools/check.sh STAGE_COMMAND...   (each argument is one command)
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$OUT/results"
+total_pass=0
+total_fail=0
+total_skip=0
+status=0
+i=0
+for stage in "$@"; do
+	i=$((i + 1))
+	log=$OUT/results/stage-$i.log
+	note "stage $i: $stage"
+	rc=0
+	bash -c "$stage" 2>&1 | tee "$log" || rc=$?
+	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1) || true
+	if [ -z "$line" ]; then
+		echo "FAIL: stage '$stage' printed no result line (exit $rc)"
+		total_fail=$((total_fail + 1))
+		status=1
+		continue
+	fi
+	p=$(echo "$line" | grep -oE '[0-9]+ passed' | cut -d' ' -f1)
+	f=$(echo "$line" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
+	s=$(echo "$line" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1) || s=0
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	total_skip=$((total_skip + ${s:-0}))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "FAIL: stage '$stage' exited $rc"
+		total_fail=$((total_fail + 1))
+	fi
+	[ "$rc" = 0 ] && [ "$f" = 0 ] || status=1
+done
+echo
+if [ "$total_skip" != 0 ]; then
+	echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"
+else
+	echo "check: $total_pass passed, $total_fail failed"
+fi
+exit $status
