@@ -24,12 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+
+#include "now.h"
 
 struct footprint {
 	unsigned int segs;
@@ -38,15 +39,6 @@ struct footprint {
 	uint64_t hi;
 	unsigned int bad; /* memsegs without an IOVA (RTE_BAD_IOVA) */
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int
 add_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
