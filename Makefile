@@ -34,6 +34,7 @@ series: deps
 # Each stage is a runner closing with `N passed, N failed`; tools/check.sh
 # runs them all and prints the sum.
 CHECK_STAGES := \
+	"$(PY) tests/test-tooling.py" \
 	"tools/check-series.sh"
 
 check: deps

@@ -47,10 +47,12 @@ for c in $commits; do
 	i=$((i + 1))
 	subject=$(git -C "$SERIES_SRC" log -1 --format=%s "$c")
 	git -C "$SERIES_SRC" checkout -q --detach "$c"
+	what="builds after patch $i/$n: $subject"
+	[ "$n" = 0 ] && what="series tree builds (no patches yet)"
 	if "$TOP/tools/build.sh" "$SERIES_SRC" "$SERIES_BUILD" >/dev/null; then
-		result PASS "builds after patch $i/$n: $subject"
+		result PASS "$what"
 	else
-		result FAIL "builds after patch $i/$n: $subject (see out/series/build/build.log)"
+		result FAIL "$what (see out/series/build/build.log)"
 		# Later patches cannot be judged on a broken tree.
 		git -C "$SERIES_SRC" checkout -q main
 		finish || exit 1

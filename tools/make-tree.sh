@@ -49,8 +49,9 @@ git_base add -A -f
 git_base commit -q --no-verify -m "DPDK $DPDK_VERSION (pristine $TARBALL)"
 git_base tag "$BASE_TAG"
 
+patches=$("$TOP/tools/series-list.sh") || { rm -rf "$tmp"; exit 1; }
 n=0
-for p in $("$TOP/tools/series-list.sh"); do
+for p in $patches; do
 	n=$((n + 1))
 	[ -n "$upto" ] && [ "$n" -gt "$upto" ] && break
 	git -C "$tmp" am -q --whitespace=nowarn "$SERIES_DIR/$p" >/dev/null 2>&1 || {

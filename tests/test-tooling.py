@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of the project's own tooling: each bad input stops with one line
+naming the cause, and leaves nothing half-made that a later run would
+trust. Runs the tools from a scratch copy of tools/, base/ and series/ with
+its own out/ folder, so the real checkout is never touched.
+
+Usage: test-tooling.py
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(TOP, "tests"))
+import hostenv  # noqa: E402
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f" ({detail})" if detail and not ok else ""))
+
+
+def sh(scratch, *argv):
+    """Run a tool of the scratch copy; return (exit code, output)."""
+    r = subprocess.run(argv, cwd=scratch, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=600)
+    return r.returncode, r.stdout
+
+
+def one_error_line(out, words):
+    """The failure is reported on one 'error:' line containing `words`."""
+    errors = [l for l in out.splitlines() if l.startswith("error:")]
+    return len(errors) == 1 and all(w in errors[0] for w in words)
+
+
+def make_scratch(root):
+    """A copy of the repository's tools with the real download cache."""
+    scratch = os.path.join(root, "repo")
+    for d in ("tools", "base", "series", "tests"):
+        shutil.copytree(os.path.join(TOP, d), os.path.join(scratch, d))
+    dl = os.path.join(TOP, "out", "dl")
+    if os.path.isdir(dl):
+        shutil.copytree(dl, os.path.join(scratch, "out", "dl"))
+    return scratch
+
+
+def conf_value(scratch, key):
+    with open(os.path.join(scratch, "base", "dpdk.conf")) as f:
+        for line in f:
+            if line.startswith(key + "="):
+                return line.split("=", 1)[1].strip().strip('"')
+    raise KeyError(key)
+
+
+def set_conf(scratch, key, value):
+    path = os.path.join(scratch, "base", "dpdk.conf")
+    with open(path) as f:
+        lines = [f"{key}={value}\n" if l.startswith(key + "=") else l
+                 for l in f]
+    with open(path, "w") as f:
+        f.writelines(lines)
+
+
+def test_fetch(scratch):
+    tarball = os.path.join(scratch, "out", "dl", conf_value(scratch, "TARBALL"))
+    rc, out = sh(scratch, "tools/fetch-base.sh")
+    check("fetch-base.sh fetches and extracts the pinned base", rc == 0, out)
+    with open(tarball, "r+b") as f:
+        f.seek(1000)
+        f.write(b"corrupt")
+    rc, out = sh(scratch, "tools/fetch-base.sh")
+    check("a corrupt cached tarball is detected and fetched again",
+          rc == 0 and "corrupt" in out, out)
+    good = conf_value(scratch, "TARBALL_SHA256")
+    set_conf(scratch, "TARBALL_SHA256", "0" * 64)
+    os.unlink(tarball)
+    rc, out = sh(scratch, "tools/fetch-base.sh")
+    check("a tarball not matching the pinned sha256 stops with one line",
+          rc != 0 and one_error_line(out, ["sha256 mismatch"]), out)
+    check("... and leaves no tarball behind", not os.path.exists(tarball))
+    set_conf(scratch, "TARBALL_SHA256", good)
+
+
+def test_series(scratch):
+    series = os.path.join(scratch, "series")
+    dest = os.path.join(scratch, "out", "t", "src")
+    with open(os.path.join(series, "9999-broken.patch"), "w") as f:
+        f.write("From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+                "From: A <a@b.c>\nSubject: [PATCH] eal: broken\n\n---\n"
+                "--- a/VERSION\n+++ b/VERSION\n@@ -1 +1 @@\n-1.2.3\n+4.5.6\n")
+    with open(os.path.join(series, "series"), "a") as f:
+        f.write("9999-broken.patch\n")
+    rc, out = sh(scratch, "tools/make-tree.sh", dest)
+    check("a patch that does not apply stops with one line naming it",
+          rc != 0 and one_error_line(out, ["9999-broken.patch", "does not apply"]), out)
+    check("... and leaves no work tree behind",
+          not os.path.exists(dest) and not os.path.exists(dest + ".tmp"))
+    os.unlink(os.path.join(series, "9999-broken.patch"))
+    rc, out = sh(scratch, "tools/make-tree.sh", dest)
+    check("a series entry without its file stops with one line naming it",
+          rc != 0 and one_error_line(out, ["9999-broken.patch", "not in series/"]), out)
+    shutil.copy(os.path.join(TOP, "series", "series"), series)
+
+
+def test_export(scratch):
+    dest = os.path.join(scratch, "out", "t", "src")
+    rc, out = sh(scratch, "tools/make-tree.sh", dest)
+    check("make-tree.sh applies the series", rc == 0, out)
+    rc, out = sh(scratch, "tools/make-tree.sh", dest)
+    check("make-tree.sh refuses to overwrite a work tree",
+          rc != 0 and one_error_line(out, ["exists"]), out)
+    before = {n: open(os.path.join(scratch, "series", n), "rb").read()
+              for n in os.listdir(os.path.join(scratch, "series"))}
+    rc, out = sh(scratch, "tools/export-series.sh", dest)
+    after = {n: open(os.path.join(scratch, "series", n), "rb").read()
+             for n in os.listdir(os.path.join(scratch, "series"))}
+    check("export of an unchanged tree reproduces series/ byte for byte",
+          rc == 0 and before == after,
+          out + f" changed: {sorted(set(before.items()) ^ set(after.items()))[:3]}")
+    with open(os.path.join(dest, "VERSION"), "a") as f:
+        f.write("x\n")
+    rc, out = sh(scratch, "tools/export-series.sh", dest)
+    check("export refuses uncommitted changes",
+          rc != 0 and one_error_line(out, ["uncommitted"]), out)
+
+
+def test_build(scratch):
+    src = os.path.join(scratch, "out", "bad", "src")
+    build = os.path.join(scratch, "out", "bad", "build")
+    os.makedirs(src)
+    rc, out = sh(scratch, "tools/build.sh", src, build)
+    check("build.sh refuses a directory that is no DPDK tree",
+          rc != 0 and one_error_line(out, ["not a DPDK source tree"]), out)
+    with open(os.path.join(src, "meson.build"), "w") as f:
+        f.write("project('broken', 'c')\nerror('injected failure')\n")
+    rc, out = sh(scratch, "tools/build.sh", src, build)
+    check("a failing configure step stops with one line naming the log",
+          rc != 0 and one_error_line(out, ["meson setup", "failed"]), out)
+    check("... and leaves no configured build directory to trust",
+          not os.path.exists(os.path.join(build, ".project-options")))
+
+
+def test_hugepages():
+    try:
+        with hostenv.hugepages(1 << 30, lock_timeout=60):
+            ok, msg = False, "got 2 PiB of hugepages"
+    except hostenv.HostEnvError as e:
+        ok, msg = str(e).startswith("no hugepages available"), str(e)
+    check("too few hugepages stops with 'no hugepages available'", ok, msg)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="tooling-") as root:
+        scratch = make_scratch(root)
+        test_fetch(scratch)
+        test_series(scratch)
+        test_export(scratch)
+        test_build(scratch)
+    test_hugepages()
+    failed = results.count(False)
+    print(f"tooling: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
