@@ -1,0 +1,153 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: BSD-3-Clause
+# /init of the test bed's guest: mount, then run /cases.sh (written by
+# testbed/run-scenarios.py, appended to the initramfs per boot) with the
+# helpers below, then power off. Output goes to the serial console as
+# "@@TB ..." marker lines that the runner parses; everything else on the
+# console is context.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/hugepages /tmp /var/run /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /var/run
+exec > /dev/console 2>&1
+
+tb_fail_setup() {
+	echo "@@TB SETUP-FAIL $*"
+}
+
+# tb_modules IOMMU: load the drivers; virtio-iommu first, so the devices
+# it translates wait for it (and type1 then has no interrupt remapping).
+tb_modules() {
+	unsafe=
+	if [ "$1" = virtio-iommu ]; then
+		modprobe virtio_iommu || tb_fail_setup "modprobe virtio_iommu"
+		unsafe=allow_unsafe_interrupts=1
+	fi
+	modprobe vfio_iommu_type1 $unsafe || tb_fail_setup "modprobe vfio_iommu_type1"
+	modprobe vfio-pci || tb_fail_setup "modprobe vfio-pci"
+	modprobe uio_pci_generic || tb_fail_setup "modprobe uio_pci_generic"
+	echo "@@TB KERNEL $(uname -r)"
+	for d in /sys/bus/pci/devices/*; do
+		g=$(readlink "$d/iommu_group")
+		echo "@@TB PCI ${d##*/} $(cat "$d/vendor"):$(cat "$d/device")" \
+			"group=${g##*/} type=$(cat "$d/iommu_group/type" 2>/dev/null)"
+	done
+}
+
+# tb_bind BDF DRIVER: bind with driver_override ("none": leave unbound)
+# and hand the device node to $TB_UID.
+tb_bind() {
+	dev=/sys/bus/pci/devices/$1
+	[ -d "$dev" ] || { tb_fail_setup "no PCI device $1"; return; }
+	if [ "$2" = none ]; then
+		echo > "$dev/driver_override"
+	else
+		echo "$2" > "$dev/driver_override"
+	fi
+	[ -e "$dev/driver" ] && echo "$1" > "$dev/driver/unbind"
+	[ "$2" = none ] && return
+	echo "$1" > /sys/bus/pci/drivers_probe
+	drv=$(readlink "$dev/driver")
+	[ "${drv##*/}" = "$2" ] || { tb_fail_setup "bind $1 to $2"; return; }
+	case $2 in
+	vfio-pci)
+		g=$(readlink "$dev/iommu_group")
+		node=/dev/vfio/${g##*/}
+		[ -e "$node" ] || node=/dev/vfio/noiommu-${g##*/}
+		chown "$TB_UID:$TB_UID" "$node"
+		;;
+	uio_pci_generic)
+		for u in "$dev"/uio/uio*; do
+			chown "$TB_UID:$TB_UID" "/dev/${u##*/}"
+		done
+		chown "$TB_UID:$TB_UID" "$dev"/resource* "$dev/config"
+		;;
+	esac
+}
+
+# tb_hugepages COUNT: COUNT 2 MiB pages on a fresh hugetlbfs for $TB_UID.
+tb_hugepages() {
+	umount /dev/hugepages 2>/dev/null
+	echo 0 > /proc/sys/vm/nr_hugepages
+	echo "$1" > /proc/sys/vm/nr_hugepages
+	got=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$got" = "$1" ] || tb_fail_setup "only $got of $1 hugepages"
+	mount -t hugetlbfs -o "uid=$TB_UID,gid=$TB_UID,mode=0770" nodev \
+		/dev/hugepages
+}
+
+# tb_run PROGRAM ARGS...: run one case as set up by the TB_* variables:
+#   TB_NAME, TB_UID, TB_MEMLOCK (bytes or unlimited), TB_LIMIT (seconds
+#   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
+#   TB_STRACE (1: record openat), TB_ENV (VAR=VALUE words).
+tb_run() {
+	prog=${1##*/}
+	trace=/tmp/$TB_NAME.strace
+	flag=/tmp/$TB_NAME.timeout
+	set -- dropuid -u "$TB_UID" -g "$TB_UID" -l "$TB_MEMLOCK" -- "$@"
+	if [ "$TB_STRACE" = 1 ]; then
+		set -- strace -f -qq --seccomp-bpf -e trace=openat -o "$trace" "$@"
+	fi
+	echo "@@TB RUN $*"
+	dmesg -c > /dev/null
+	# shellcheck disable=SC2086
+	# The console is a tty: the program's stdio is line buffered, so its
+	# lines arrive in order and live (a file would lose them on SIGKILL).
+	echo "@@TB OUTPUT"
+	env HOME=/tmp $TB_ENV "$@" < /dev/null &
+	pid=$!
+	(sleep "$TB_LIMIT"; echo > "$flag"; kill -KILL $pid;
+		kill -KILL $(pidof "$prog") 2>/dev/null) &
+	wd=$!
+	if [ "$TB_STOP" != 0 ]; then
+		waited=0
+		while [ $waited -lt "$TB_STOP" ] && kill -0 $pid 2>/dev/null; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		kill -INT $(pidof "$prog") 2>/dev/null
+	fi
+	wait $pid
+	rc=$?
+	kill $wd 2>/dev/null
+	wait $wd 2>/dev/null
+	echo "@@TB RC $rc"
+	[ -e "$flag" ] && echo "@@TB TIMEOUT $TB_LIMIT"
+	echo "@@TB DMESG"
+	dmesg -c
+	if [ "$TB_STRACE" = 1 ]; then
+		echo "@@TB OPENAT $(wc -l < "$trace")"
+		grep pagemap "$trace" | head -5 | sed 's/^/@@TB PAGEMAP /'
+	fi
+	rm -f "$trace" "$flag"
+	rm -rf /dev/hugepages/* /tmp/dpdk /var/run/dpdk
+}
+
+# One case: tb_case NAME with the TB_* variables, TB_BIND ("BDF=DRIVER"
+# words) and TB_HUGEPAGES set, then the program and its arguments.
+tb_case() {
+	TB_NAME=$1
+	shift
+	echo "@@TB BEGIN $TB_NAME"
+	for b in $TB_BIND; do
+		tb_bind "${b%%=*}" "${b#*=}"
+	done
+	tb_hugepages "$TB_HUGEPAGES"
+	tb_run "$@"
+	echo "@@TB END $TB_NAME"
+}
+
+echo "@@TB BOOTED"
+if [ -f /cases.sh ]; then
+	. /cases.sh
+else
+	echo "@@TB SETUP-FAIL no /cases.sh in the initramfs"
+fi
+echo "@@TB DONE"
+sync
+poweroff -f

@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Build the test bed's guest initramfs (an uncompressed newc cpio) for one
+DPDK build directory and one fetched kernel: busybox, the vfio / uio /
+virtio-iommu modules with their dependencies, testbed/dropuid.c built
+statically, dpdk-testpmd and dpdk-test of the build with their libraries
+(plus libgcc_s.so.1), strace with its libraries, and testbed/guest-init.sh as
+/init. The scenario script (/cases.sh) is appended per boot by the runner.
+
+Usage: make-initramfs.py BUILD_DIR KERNEL OUTPUT
+  KERNEL: 6.1 or 6.12 (as fetched by testbed/fetch-assets.py)
+"""
+
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get('OUT', os.path.join(TOP, 'out'))
+TB = os.path.join(OUT, 'testbed')
+HERE = os.path.join(TOP, 'testbed')
+
+MODULES = ['vfio', 'vfio_iommu_type1', 'vfio_virqfd', 'irqbypass',
+           'vfio-pci-core', 'vfio-pci', 'virtio-iommu', 'uio',
+           'uio_pci_generic']
+DPDK_PROGRAMS = ['app/dpdk-testpmd', 'app/test/dpdk-test']
+TB_UID = 1000
+
+
+def die(msg):
+    print('error: ' + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def read_assets():
+    path = os.path.join(TB, 'assets.conf')
+    if not os.path.exists(path):
+        die(f'{path} is missing: run testbed/fetch-assets.py first')
+    assets = {}
+    with open(path) as f:
+        for line in f:
+            k, v = line.rstrip('\n').split('=', 1)
+            assets[k] = v.strip('"')
+    return assets
+
+
+def ldd_libs(binary):
+    """Absolute paths of BINARY's shared libraries, loader included."""
+    r = subprocess.run(['ldd', binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if 'not a dynamic executable' in r.stdout:
+        return []
+    if r.returncode != 0 or 'not found' in r.stdout:
+        die(f'ldd {binary} failed: {r.stdout.strip()}')
+    libs = []
+    for line in r.stdout.splitlines():
+        m = re.search(r'(/\S+)', line.split('=>')[-1])
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+class Stage:
+    """A directory that becomes the initramfs."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def path(self, dest):
+        return os.path.join(self.root, dest.lstrip('/'))
+
+    def add(self, src, dest, mode=None):
+        """Copy SRC (symlinks followed) to DEST inside the stage."""
+        target = self.path(dest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
+        os.chmod(target, mode if mode is not None
+                 else os.stat(src).st_mode & 0o777)
+
+    def add_program(self, src, dest, strip=False):
+        """SRC as DEST plus the libraries it needs, at their own paths."""
+        if strip:
+            target = self.path(dest)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            subprocess.run(['strip', '--strip-debug', '-o', target, src],
+                           check=True)
+        else:
+            self.add(src, dest)
+        for lib in ldd_libs(src):
+            if not os.path.exists(self.path(lib)):
+                self.add(lib, lib)
+
+    def write(self, dest, text, mode=0o644):
+        target = self.path(dest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'w') as f:
+            f.write(text)
+        os.chmod(target, mode)
+
+
+def add_modules(stage, moddir, release):
+    """MODULES and their dependencies (decompressed), then depmod -b."""
+    dep_file = os.path.join(moddir, 'modules.dep')
+    if not os.path.exists(dep_file):
+        base = os.path.dirname(os.path.dirname(os.path.dirname(moddir)))
+        subprocess.run(['depmod', '-b', base, release], check=True)
+    deps = {}
+    with open(dep_file) as f:
+        for line in f:
+            mod, rest = line.split(':', 1)
+            deps[mod] = rest.split()
+
+    def name(path):
+        return os.path.basename(path).split('.ko')[0].replace('-', '_')
+
+    by_name = {name(m): m for m in deps}
+    todo, seen = [], set()
+    for mod in MODULES:
+        if mod.replace('-', '_') in by_name:
+            todo.append(by_name[mod.replace('-', '_')])
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        todo.extend(deps[mod])
+    for mod in sorted(seen):
+        src = os.path.join(moddir, mod)
+        dest = os.path.join('lib/modules', release,
+                            re.sub(r'\.ko\.(xz|zst|gz)$', '.ko', mod))
+        target = stage.path(dest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if mod.endswith('.xz'):
+            with lzma.open(src) as fin, open(target, 'wb') as fout:
+                shutil.copyfileobj(fin, fout)
+        elif mod.endswith('.ko'):
+            shutil.copyfile(src, target)
+        else:
+            die(f'{src}: compression not handled (only .ko and .ko.xz)')
+    for extra in ('modules.order', 'modules.builtin',
+                  'modules.builtin.modinfo'):
+        if os.path.exists(os.path.join(moddir, extra)):
+            stage.add(os.path.join(moddir, extra),
+                      os.path.join('lib/modules', release, extra))
+    subprocess.run(['depmod', '-b', stage.root, release], check=True)
+    return sorted(name(m) for m in seen)
+
+
+def build_dropuid(stage, tmp):
+    binary = os.path.join(tmp, 'dropuid')
+    r = subprocess.run(['gcc', '-static', '-O2', '-Wall', '-Werror', '-o',
+                        binary, os.path.join(HERE, 'dropuid.c')],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if r.returncode != 0:
+        die('cannot build testbed/dropuid.c statically (libc6-dev?): '
+            + r.stdout.strip())
+    stage.add(binary, '/bin/dropuid', 0o755)
+
+
+def libgcc_s():
+    r = subprocess.run(['gcc', '-print-file-name=libgcc_s.so.1'],
+                       stdout=subprocess.PIPE, text=True)
+    path = r.stdout.strip()
+    if not os.path.isabs(path) or not os.path.exists(path):
+        die('gcc does not know libgcc_s.so.1: install gcc')
+    return os.path.realpath(path)
+
+
+def build(build_dir, kernel, output):
+    assets = read_assets()
+    key = 'KERNEL_' + kernel.replace('.', '_')
+    if key + '_MODULES' not in assets:
+        die(f'kernel {kernel} was not fetched: '
+            + assets.get(key + '_MISSING', 'unknown kernel (6.1 or 6.12)'))
+    for prog in DPDK_PROGRAMS:
+        if not os.access(os.path.join(build_dir, prog), os.X_OK):
+            die(f'{build_dir}/{prog} does not exist: build the tree first')
+    strace = shutil.which('strace')
+    if not strace:
+        die('strace is not installed: run tools/install-deps.sh testbed')
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TB) as tmp:
+        stage = Stage(os.path.join(tmp, 'root'))
+        for d in ('proc', 'sys', 'dev', 'tmp', 'var/run', 'etc', 'bin'):
+            os.makedirs(stage.path(d), exist_ok=True)
+        stage.add(assets['BUSYBOX'], '/bin/busybox', 0o755)
+        stage.add(os.path.join(HERE, 'guest-init.sh'), '/init', 0o755)
+        build_dropuid(stage, tmp)
+        stage.add_program(strace, '/bin/strace')
+        for prog in DPDK_PROGRAMS:
+            stage.add_program(os.path.join(build_dir, prog),
+                              '/bin/' + os.path.basename(prog), strip=True)
+        gcc_s = libgcc_s()
+        stage.add(gcc_s, '/lib/x86_64-linux-gnu/libgcc_s.so.1')
+        stage.write('/etc/passwd', f'root:x:0:0::/root:/bin/sh\n'
+                    f'dpdk:x:{TB_UID}:{TB_UID}::/tmp:/bin/sh\n')
+        stage.write('/etc/group', f'root:x:0:\ndpdk:x:{TB_UID}:\n')
+        mods = add_modules(stage, assets[key + '_MODULES'],
+                           assets[key + '_RELEASE'])
+        tmp_out = output + '.tmp'
+        with open(tmp_out, 'wb') as f:
+            find = subprocess.Popen(['find', '.'], cwd=stage.root,
+                                    stdout=subprocess.PIPE)
+            subprocess.run(['cpio', '--quiet', '-o', '-H', 'newc',
+                            '-R', '0:0'], cwd=stage.root, stdin=find.stdout,
+                           stdout=f, check=True)
+            find.wait()
+        os.replace(tmp_out, output)
+    print(f'== {output}: {build_dir}, kernel {assets[key + "_RELEASE"]}, '
+          f'modules {" ".join(mods)}')
+
+
+def main():
+    if len(sys.argv) != 4:
+        die('usage: make-initramfs.py BUILD_DIR KERNEL(6.1|6.12) OUTPUT')
+    build(os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,486 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The test bed's shared parts: scenarios as data, the guest's QEMU command
+line, the per-boot case script and the parsing of the guest's console.
+Used by run-scenarios.py and demo.py."""
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import tomllib
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get('OUT', os.path.join(TOP, 'out'))
+TB = os.path.join(OUT, 'testbed')
+HERE = os.path.join(TOP, 'testbed')
+
+# PCI slots of the two NICs (the guest sees 0000:00:10.0 and 0000:00:11.0).
+NIC_SLOTS = (0x10, 0x11)
+NIC_BDFS = tuple(f'0000:00:{s:02x}.0' for s in NIC_SLOTS)
+NIC_DEVICES = {
+    'virtio-net': 'virtio-net-pci,disable-legacy=on,iommu_platform=on,'
+                  'ats=on',
+    'e1000e': 'e1000e',
+}
+IOMMUS = ('intel-iommu', 'virtio-iommu', 'none')
+DRIVERS = ('vfio-pci', 'uio_pci_generic', 'none')
+PROGRAMS = {'testpmd': 'dpdk-testpmd', 'dpdk-test': 'dpdk-test'}
+EXPECTS = ('traffic', 'test-ok', 'error')
+
+# Every field of a scenario, with its default. A scenario file's
+# [defaults] table overrides these for the file's scenarios.
+FIELDS = {
+    'name': None,
+    'doc': '',
+    'qemu': '7.2',             # 7.2 (bookworm) or 10 (bookworm-backports)
+    'kernel': '6.1',           # 6.1 (bookworm) or 6.12 (bookworm-backports)
+    'iommu': 'intel-iommu',    # intel-iommu, virtio-iommu or none
+    'aw_bits': 39,             # intel-iommu: 39/48; virtio-iommu: 32..64
+    'cmdline': '',             # extra guest kernel arguments (iommu=pt)
+    'nic': 'virtio-net',       # virtio-net or e1000e (both NICs)
+    'drivers': ['vfio-pci', 'vfio-pci'],  # per NIC; "none": unbound
+    'uid': 1000,
+    'memlock': '1G',           # RLIMIT_MEMLOCK: bytes, K/M/G, unlimited
+    'hugepages': 256,          # 2 MiB pages
+    'program': 'testpmd',      # testpmd or dpdk-test
+    'eal': [],                 # EAL arguments after -l/-n/-a
+    'testpmd': ['--forward-mode=io', '--tx-first', '--stats-period', '1',
+                '--total-num-mbufs=8192'],
+    'autotest': '',            # dpdk-test: the DPDK_TEST name
+    'seconds': 6,              # testpmd: SIGINT this long after start
+    'limit': 60,               # guest-side SIGKILL after this long
+    'expect': 'traffic',       # traffic, test-ok or error
+    'error': '',               # expect=error: regex of the error line
+    'no_pagemap': False,       # assert /proc/*/pagemap is never opened
+    'base': True,              # also run on the base, compare the record
+    'required': True,          # in the required matrix (make check)
+}
+
+# Lines that characterise an outcome: they make the stable summary that
+# the base's outcomes are recorded and compared with.
+KEY_LINES = [
+    r"EAL: Selected IOVA mode '\w+'",
+    r"Cannot use IOVA as '\w+'[^\n]*",
+    r"Cannot set up DMA remapping, error \d+ \([^)]*\)",
+    r"EAL: Error - exiting with code: \d+",
+    r"Cause: [^\n]*",
+    r"No probed ethernet devices",
+    r"Test OK",
+    r"Test Failed",
+    r"Test Skipped",
+]
+FAULT_LINES = [
+    r'DMAR: \[DMA (Read|Write)[^\n]*',
+    r'DMAR: DRHD: handling fault[^\n]*',
+    r'PTE (Read|Write) access is not set',
+    r'virtio_iommu[^\n]*fault[^\n]*',
+    r'fault from EP \d+',
+]
+CRASH_LINES = [
+    r'Kernel panic[^\n]*', r'BUG: [^\n]*', r'Oops: [^\n]*',
+    r'general protection fault[^\n]*', r'segfault at [^\n]*',
+]
+
+
+class DataError(Exception):
+    """A scenario file that is not valid; the message names the fix."""
+
+
+def parse_size(text, where):
+    if str(text) == 'unlimited':
+        return 'unlimited'
+    m = re.fullmatch(r'(\d+)([KMG]?)', str(text))
+    if not m:
+        raise DataError(f'{where}: memlock "{text}" is not a size '
+                        '(bytes, or with K/M/G, or "unlimited")')
+    return str(int(m.group(1)) << {'': 0, 'K': 10, 'M': 20,
+                                   'G': 30}[m.group(2)])
+
+
+def check_scenario(sc, where):
+    for key in sc:
+        if key not in FIELDS:
+            raise DataError(f'{where}: unknown field "{key}" (fields: '
+                            + ', '.join(FIELDS) + ')')
+    if not sc['name'] or not re.fullmatch(r'[\w.+-]+', sc['name']):
+        raise DataError(f'{where}: name "{sc["name"]}" must be a non-empty '
+                        'word of letters, digits, . + - _')
+    choices = {'iommu': IOMMUS, 'nic': tuple(NIC_DEVICES),
+               'program': tuple(PROGRAMS), 'expect': EXPECTS,
+               'qemu': ('7.2', '10'), 'kernel': ('6.1', '6.12')}
+    for key, allowed in choices.items():
+        if str(sc[key]) not in allowed:
+            raise DataError(f'{where}: {key} "{sc[key]}" is not one of '
+                            + ', '.join(allowed))
+    if len(sc['drivers']) != 2 or any(d not in DRIVERS
+                                      for d in sc['drivers']):
+        raise DataError(f'{where}: drivers must list 2 of '
+                        + ', '.join(DRIVERS))
+    if sc['expect'] == 'error' and not sc['error']:
+        raise DataError(f'{where}: expect = "error" needs error = "regex"')
+    if sc['program'] == 'dpdk-test' and not sc['autotest']:
+        raise DataError(f'{where}: program dpdk-test needs autotest')
+    sc['memlock'] = parse_size(sc['memlock'], where)
+    sc['qemu'], sc['kernel'] = str(sc['qemu']), str(sc['kernel'])
+
+
+def load_scenarios(paths):
+    """Scenarios of the TOML files PATHS, in order, defaults applied."""
+    scenarios, names = [], set()
+    for path in paths:
+        try:
+            with open(path, 'rb') as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise DataError(f'{path}: {e}')
+        defaults = dict(FIELDS)
+        defaults.update(data.get('defaults', {}))
+        for i, entry in enumerate(data.get('scenario', [])):
+            sc = dict(defaults)
+            sc.update(entry)
+            where = f'{os.path.relpath(path, TOP)} scenario #{i + 1}'
+            check_scenario(sc, where)
+            if sc['name'] in names:
+                raise DataError(f'{where}: duplicate name "{sc["name"]}"')
+            names.add(sc['name'])
+            sc['file'] = os.path.relpath(path, TOP)
+            scenarios.append(sc)
+    return scenarios
+
+
+def read_assets():
+    path = os.path.join(TB, 'assets.conf')
+    assets = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                k, v = line.rstrip('\n').split('=', 1)
+                assets[k] = v.strip('"')
+    return assets
+
+
+def missing_asset(sc, assets):
+    """Why the assets SC needs are not there, or None."""
+    if not assets:
+        return 'no guest assets: run testbed/fetch-assets.py'
+    for key in ('KERNEL_' + sc['kernel'].replace('.', '_'),
+                'QEMU_' + sc['qemu'].replace('.', '_'), 'BUSYBOX'):
+        if key + '_MISSING' in assets:
+            return f'{key}: {assets[key + "_MISSING"]}'
+    return None
+
+
+def boot_key(sc):
+    """Scenarios with equal keys share one guest boot."""
+    return (sc['qemu'], sc['kernel'], sc['iommu'], sc['aw_bits'],
+            sc['cmdline'], sc['nic'])
+
+
+def free_udp_ports(count):
+    socks, ports = [], []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('127.0.0.1', 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def qemu_command(sc, assets, accel, initrd, log):
+    """(argv, env) of the guest for SC's boot key."""
+    env = dict(os.environ)
+    if sc['qemu'] == '10':
+        argv = [assets['QEMU_10_BIN']]
+        for d in assets['QEMU_10_DATADIRS'].split(':'):
+            argv += ['-L', d]
+        env['LD_LIBRARY_PATH'] = assets['QEMU_10_LIBDIR']
+    else:
+        argv = [assets['QEMU_7_2_BIN']]
+    kern = 'KERNEL_' + sc['kernel'].replace('.', '_')
+    cmdline = ['console=ttyS0', 'loglevel=1', 'panic=-1']
+    machine = 'q35'
+    if sc['iommu'] == 'intel-iommu':
+        machine += ',kernel-irqchip=split'
+        cmdline.append('intel_iommu=on')
+    cmdline += sc['cmdline'].split()
+    if accel == 'kvm':
+        argv += ['-accel', 'kvm', '-cpu', 'host']
+    else:
+        argv += ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+    argv += ['-machine', machine, '-smp', '2', '-m', '2048',
+             '-display', 'none', '-monitor', 'none', '-no-reboot',
+             '-serial', 'file:' + log,
+             '-kernel', assets[kern + '_IMAGE'], '-initrd', initrd,
+             '-append', ' '.join(cmdline)]
+    if sc['iommu'] == 'intel-iommu':
+        argv += ['-device',
+                 f'intel-iommu,intremap=on,aw-bits={sc["aw_bits"]}']
+    elif sc['iommu'] == 'virtio-iommu':
+        argv += ['-device', f'virtio-iommu-pci,aw-bits={sc["aw_bits"]}']
+    a, b = free_udp_ports(2)
+    for i, (local, peer) in enumerate(((a, b), (b, a))):
+        argv += ['-netdev', f'socket,id=n{i},udp=127.0.0.1:{peer},'
+                 f'localaddr=127.0.0.1:{local}',
+                 '-device', f'{NIC_DEVICES[sc["nic"]]},netdev=n{i},'
+                 f'addr=0x{NIC_SLOTS[i]:x},romfile=']
+    return argv, env
+
+
+def case_script(sc):
+    """The guest shell lines that run SC (see guest-init.sh tb_case)."""
+    used = [bdf for bdf, drv in zip(NIC_BDFS, sc['drivers'])
+            if drv != 'none']
+    prog = PROGRAMS[sc['program']]
+    args = [prog, '-l', '0-1', '-n', '1']
+    for bdf in used:
+        args += ['-a', bdf]
+    args += sc['eal']
+    env = ''
+    stop = 0
+    if sc['program'] == 'testpmd':
+        args += ['--'] + sc['testpmd']
+        stop = sc['seconds']
+    else:
+        env = 'DPDK_TEST=' + sc['autotest']
+    bind = ' '.join(f'{bdf}={drv}'
+                    for bdf, drv in zip(NIC_BDFS, sc['drivers']))
+    q = shlex.quote
+    return (f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
+            f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
+            f'TB_STRACE={1 if sc["no_pagemap"] else 0} '
+            f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
+            f'TB_BIND={q(bind)}\n'
+            f'tb_case {sc["name"]} {" ".join(q(a) for a in args)}\n')
+
+
+def boot_script(scs):
+    return f'tb_modules {scs[0]["iommu"]}\n' + ''.join(
+        case_script(sc) for sc in scs)
+
+
+def boot_initrd(base_cpio, script, dest):
+    """BASE_CPIO with /cases.sh appended (the kernel reads concatenated
+    newc archives)."""
+    stage = dest + '.d'
+    os.makedirs(stage, exist_ok=True)
+    with open(os.path.join(stage, 'cases.sh'), 'w') as f:
+        f.write(script)
+    with open(dest + '.tmp', 'wb') as out:
+        with open(base_cpio, 'rb') as f:
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
+        subprocess.run(['cpio', '--quiet', '-o', '-H', 'newc', '-R', '0:0'],
+                       cwd=stage, input=b'cases.sh\n', stdout=out,
+                       check=True)
+    os.replace(dest + '.tmp', dest)
+
+
+def run_guest(argv, env, log, timeout, follow=None):
+    """Run QEMU until it exits or TIMEOUT seconds pass (then kill it).
+    FOLLOW(line) sees the console live. Returns (rc or None, seconds)."""
+    start = time.monotonic()
+    open(log, 'w').close()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    pos, rc = 0, None
+    try:
+        while True:
+            rc = proc.poll()
+            if follow:
+                pos = follow_log(log, pos, follow)
+            if rc is not None:
+                break
+            if time.monotonic() - start > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc = None
+                break
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if follow:
+        follow_log(log, pos, follow)
+    qemu_out = proc.stdout.read().decode(errors='replace')
+    return rc, time.monotonic() - start, qemu_out
+
+
+def follow_log(log, pos, follow):
+    with open(log, 'rb') as f:
+        f.seek(pos)
+        data = f.read()
+    end = data.rfind(b'\n') + 1
+    for line in data[:end].decode(errors='replace').splitlines():
+        follow(line.replace('\r', ''))
+    return pos + end
+
+
+def parse_console(text):
+    """{case name: {'output', 'rc', 'timeout', 'dmesg', 'pagemap',
+    'setup'}} from the guest's console, plus the boot-level lines."""
+    cases, cur, section = {}, None, None
+    boot = {'booted': False, 'done': False, 'setup': [], 'kernel': ''}
+    for line in text.replace('\r', '').splitlines():
+        if not line.startswith('@@TB '):
+            if cur is not None and section in ('output', 'dmesg'):
+                cur[section].append(line)
+            continue
+        word, _, rest = line[5:].partition(' ')
+        if word == 'BOOTED':
+            boot['booted'] = True
+        elif word == 'DONE':
+            boot['done'] = True
+        elif word == 'KERNEL':
+            boot['kernel'] = rest
+        elif word == 'BEGIN':
+            cur = cases[rest] = {'output': [], 'dmesg': [], 'rc': None,
+                                 'timeout': False, 'pagemap': [],
+                                 'setup': [], 'end': False, 'openat': None}
+            section = None
+        elif cur is None:
+            if word == 'SETUP-FAIL':
+                boot['setup'].append(rest)
+        elif word == 'SETUP-FAIL':
+            cur['setup'].append(rest)
+        elif word == 'OUTPUT':
+            section = 'output'
+        elif word == 'RC':
+            cur['rc'] = int(rest)
+            section = None
+        elif word == 'TIMEOUT':
+            cur['timeout'] = True
+        elif word == 'DMESG':
+            section = 'dmesg'
+        elif word == 'OPENAT':
+            cur['openat'] = int(rest or 0)
+            section = None
+        elif word == 'PAGEMAP':
+            cur['pagemap'].append(rest)
+        elif word == 'END':
+            cur['end'] = True
+            cur, section = None, None
+    return boot, cases
+
+
+def normalise(line):
+    line = re.sub(r'0x[0-9a-fA-F]+', '0x?', line)
+    return ' '.join(line.split())
+
+
+def port_rx(output):
+    """RX-packets and RX-dropped per port from testpmd's closing
+    "Forward statistics for port N" blocks."""
+    ports, cur = {}, None
+    for line in output:
+        m = re.search(r'Forward statistics for port (\d+)', line)
+        if m:
+            cur = int(m.group(1))
+            continue
+        m = re.search(r'RX-packets: (\d+)\s+RX-dropped: (\d+)', line)
+        if m and cur is not None:
+            ports[cur] = (int(m.group(1)), int(m.group(2)))
+            cur = None
+    return ports
+
+
+def evaluate(sc, case):
+    """(verdict, summary, detail): verdict PASS or FAIL against SC's
+    expectation; summary is stable across runs (the base record);
+    detail has the counters."""
+    if case is None:
+        return 'FAIL', 'guest hung or crashed before the case ran', ''
+    if not case['end']:
+        return 'FAIL', 'guest hung or crashed during the case', ''
+    if case['setup']:
+        return 'FAIL', 'guest setup failed: ' + '; '.join(case['setup']), ''
+    if case['timeout']:
+        return 'FAIL', f'hung: killed after {sc["limit"]} s', ''
+    out = '\n'.join(case['output'])
+    dmesg = '\n'.join(case['dmesg'])
+    facts = [f'rc={case["rc"]}']
+    seen = []
+    for pat in KEY_LINES:
+        for m in re.finditer(pat, out):
+            key = normalise(m.group(0))
+            if key not in seen:
+                seen.append(key)
+    facts += seen
+    problems = []
+    for pat in FAULT_LINES:
+        m = re.search(pat, dmesg)
+        if m:
+            problems.append('IOMMU fault: ' + normalise(m.group(0)))
+            break
+    for pat in CRASH_LINES:
+        m = re.search(pat, dmesg + '\n' + out)
+        if m:
+            problems.append('crash: ' + normalise(m.group(0)))
+            break
+    if case['rc'] is not None and case['rc'] >= 128:
+        problems.append(f'killed by signal {case["rc"] - 128}')
+    detail = ''
+    ports = port_rx(case['output'])
+    if sc['program'] == 'testpmd':
+        with_rx = sorted(p for p, (rx, _) in ports.items() if rx > 0)
+        facts.append(f'ports with RX: {len(with_rx)} of {len(ports)}')
+        detail = ', '.join(f'port {p} RX {rx} dropped {dr}'
+                           for p, (rx, dr) in sorted(ports.items()))
+    if sc['no_pagemap']:
+        if case['openat'] is None:
+            problems.append('no strace record of openat')
+        elif case['pagemap']:
+            problems.append('pagemap opened')
+            detail = ', '.join(filter(None, [detail, case['pagemap'][0]]))
+    summary = '; '.join(facts + problems)
+    if problems:
+        return 'FAIL', summary, detail
+    if sc['expect'] == 'traffic':
+        if case['rc'] != 0:
+            return 'FAIL', summary, detail
+        if len(ports) < 2 or not all(rx > 0 for rx, _ in ports.values()):
+            return 'FAIL', summary, detail
+    elif sc['expect'] == 'test-ok':
+        if case['rc'] != 0 or 'Test OK' not in out:
+            return 'FAIL', summary, detail
+    else:
+        if case['rc'] == 0 or not re.search(sc['error'], out):
+            return 'FAIL', summary, detail
+    return 'PASS', summary, detail
+
+
+def detect_accel(assets, log_dir):
+    """'kvm' when a KVM guest boots to /init here, else 'tcg'; and why."""
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return 'tcg', '/dev/kvm is not usable'
+    cache = os.path.join(TB, 'accel')
+    if os.path.exists(cache):
+        with open(cache) as f:
+            accel, _, why = f.read().strip().partition(' ')
+            return accel, why + ' (cached in out/testbed/accel)'
+    probe = os.path.join(log_dir, 'kvm-probe')
+    script = 'echo "@@TB PROBE"\n'
+    initrd = probe + '.cpio'
+    boot_initrd(os.path.join(log_dir, 'initramfs-6.1.cpio'), script, initrd)
+    sc = dict(FIELDS, name='probe', iommu='none')
+    argv, env = qemu_command(sc, assets, 'kvm', initrd, probe + '.log')
+    rc, secs, qemu_out = run_guest(argv, env, probe + '.log', 20)
+    with open(probe + '.log', errors='replace') as f:
+        ok = '@@TB PROBE' in f.read()
+    if ok:
+        accel, why = 'kvm', f'a KVM guest booted in {secs:.1f} s'
+    else:
+        first = (qemu_out.strip().splitlines() or ['no console output'])[0]
+        state = 'timed out' if rc is None else f'rc {rc}'
+        accel, why = 'tcg', f'-accel kvm does not work here ({state}: ' \
+            f'{first[:120]})'
+    with open(cache + '.tmp', 'w') as f:
+        f.write(f'{accel} {why}\n')
+    os.replace(cache + '.tmp', cache)
+    return accel, why
