@@ -6,7 +6,9 @@
  *
  * Usage: eal-init-cost EAL-ARGS [-- --grow-mib N [--step-mib S]]
  *   --grow-mib N   after init, rte_malloc N MiB in S MiB steps (default 2),
- *                  then rte_free all of it (runtime growth and shrink)
+ *                  then rte_free all of it (runtime growth and shrink); each
+ *                  piece is S MiB less 4 KiB, room for the malloc element
+ *                  header, so that a step needs S MiB of new pages, not more
  *
  * Prints one JSON line starting with {"tool": "eal-init-cost", ...}:
  *   init_s, cleanup_s       wall time of rte_eal_init, rte_eal_cleanup
@@ -14,8 +16,9 @@
  *   iova                    footprint of the memsegs in use after init:
  *                           {segs, bytes, lo, hi, span, bits}; hi is the end
  *                           (exclusive), bits = address bits needed for hi - 1
- *   grow                    with --grow-mib: {bytes, alloc_s, free_s, iova}
- *                           where iova is the footprint at the peak
+ *   grow                    with --grow-mib: {pieces, bytes, alloc_s,
+ *                           free_s, iova} where bytes is the sum of the
+ *                           pieces and iova the footprint at the peak
  * Built against one DPDK build tree (static), one binary per tree.
  */
 #include <errno.h>
@@ -148,11 +151,14 @@ parse_app_args(int argc, char **argv, size_t *grow, size_t *step)
 	return 0;
 }
 
+/* Room left in each growth step for the malloc element header. */
+#define PIECE_SLACK 4096
+
 /* Allocate grow bytes in step-sized pieces, report, free them all. */
 static int
 grow_heap(size_t grow, size_t step)
 {
-	size_t n = grow / step, i;
+	size_t n = grow / step, piece = step - PIECE_SLACK, i;
 	double t0, t1, t2;
 	void **ptrs;
 
@@ -163,7 +169,7 @@ grow_heap(size_t grow, size_t step)
 	}
 	t0 = now();
 	for (i = 0; i < n; i++) {
-		ptrs[i] = rte_malloc(NULL, step, 0);
+		ptrs[i] = rte_malloc(NULL, piece, 0);
 		if (ptrs[i] == NULL)
 			break;
 	}
@@ -177,8 +183,8 @@ grow_heap(size_t grow, size_t step)
 		free(ptrs);
 		return -1;
 	}
-	printf(", \"grow\": {\"bytes\": %zu, \"alloc_s\": %.6f, \"iova\": ",
-		n * step, t1 - t0);
+	printf(", \"grow\": {\"pieces\": %zu, \"bytes\": %zu, "
+		"\"alloc_s\": %.6f, \"iova\": ", n, n * piece, t1 - t0);
 	print_footprint();
 	t1 = now();
 	for (i = 0; i < n; i++)

@@ -38,6 +38,9 @@ import hostenv  # noqa: E402
 
 PAGE_MIB = 2
 CMD_TIMEOUT = 180
+# A case that failed this often is not run again (other agents share the
+# hugepage pool: a single failure may be theirs).
+MAX_FAILURES = 2
 # Host probe without touching host devices: the PCI bus is scanned as usual
 # but only this address (the host bridge, no DPDK driver) may be probed.
 EAL_COMMON = ["-l", "0", "-a", "0000:00:00.0"]
@@ -65,14 +68,15 @@ def parse_args():
     ap.add_argument("--sizes", default="64,1024,4096",
                     help="memory sizes in MiB (-m), smallest gives the fixed "
                     "cost (default %(default)s)")
-    ap.add_argument("--runs", type=int, default=5,
+    ap.add_argument("--runs", type=int, default=7,
                     help="measured runs per case (default %(default)s)")
     ap.add_argument("--warmup", type=int, default=1,
                     help="warm-up runs per case (default %(default)s)")
     ap.add_argument("--grow-mib", type=int, default=1024,
                     help="runtime growth after init at the smallest size, "
                     "dynamic memory; 0: off (default %(default)s)")
-    ap.add_argument("--base-build", default=os.path.join(TOP, "out/base/build"))
+    ap.add_argument("--base-build",
+                    default=os.path.join(TOP, "out/base/build"))
     ap.add_argument("--series-build",
                     default=os.path.join(TOP, "out/series/build"),
                     help="missing: the base build is measured as 'series' "
@@ -121,7 +125,8 @@ CFLAGS = ["cc", "-O2", "-Wall", "-Wextra", "-Werror"]
 
 def build_floor(out):
     return compile_to(os.path.join(out, "bin", "fault-floor"),
-                      CFLAGS + [os.path.join(TOP, "bench", "fault-floor.c")])
+                      CFLAGS + ["-pthread",
+                                os.path.join(TOP, "bench", "fault-floor.c")])
 
 
 def pkg_config(build, *what):
@@ -159,7 +164,7 @@ class Case:
 
     def __init__(self, line, size, argv, user=None):
         self.line, self.size, self.argv, self.user = line, size, argv, user
-        self.samples, self.error = [], None
+        self.samples, self.errors = [], []
 
     def name(self):
         return "%s -m %d" % (self.line["name"], self.size)
@@ -173,6 +178,9 @@ def line_info(build, iova, mem, user):
 
 FLOOR = {"name": "floor", "build": None, "iova": None, "mem": None,
          "user": "root"}
+# The same floor faulted on every CPU: what a parallel EAL init could reach.
+FLOOR_THREADS = min(os.cpu_count() or 1, 8)
+FLOOR_MT = dict(FLOOR, name="floor %d threads" % FLOOR_THREADS)
 
 
 def eal_argv(binary, iova, mem, size, mounts, grow, tag):
@@ -231,6 +239,9 @@ def make_cases(args, bins, mounts, users, dense_reason):
     cases, unavailable = [], []
     for size in args.sizes:
         cases.append(Case(FLOOR, size, [bins["floor"], str(size)]))
+        if FLOOR_THREADS > 1:
+            cases.append(Case(FLOOR_MT, size, [bins["floor"], str(size),
+                                               str(FLOOR_THREADS)]))
     smallest = args.sizes[0]
     for user in users:
         for build, iova, root_only in MODES:
@@ -261,7 +272,7 @@ def make_cases(args, bins, mounts, users, dense_reason):
 def measure(cases, args, rtdirs):
     rounds = args.warmup + args.runs
     for rnd in range(rounds):
-        live = [c for c in cases if c.error is None]
+        live = [c for c in cases if len(c.errors) < MAX_FAILURES]
         # Alternate the commands, rotated each round so no case always
         # follows the same one.
         k = rnd % len(live) if live else 0
@@ -271,7 +282,7 @@ def measure(cases, args, rtdirs):
             try:
                 result = run_case(case, rtdirs)
             except BenchError as e:
-                case.error = str(e)
+                case.errors.append(str(e))
                 log("  FAILED %s" % e)
                 continue
             if rnd >= args.warmup:
@@ -335,7 +346,7 @@ def summarize(cases, args):
             "marginal_s_per_gib": entry["marginal_s_per_gib"],
             "marginal_x_floor": ratio(entry["marginal_s_per_gib"],
                                       floor["marginal_s_per_gib"]),
-            "errors": [c.error for c in entry["cases"] if c.error]})
+            "errors": [e for c in entry["cases"] for e in c.errors]})
     # Series modes against the base in the same memory model and user
     # (dense against base va).
     for row in summary:
@@ -354,8 +365,11 @@ def growth(cases):
         grown = [s["grow"] for s in c.samples if "grow" in s]
         if not grown:
             continue
+        first = [s for s in c.samples if "grow" in s][0]
         rows.append({"name": c.line["name"], **c.line, "size_mib": c.size,
                      "grow_bytes": grown[0]["bytes"],
+                     "pages_added": grown[0]["iova"]["segs"] -
+                     first["iova"]["segs"],
                      "alloc_s": stats([g["alloc_s"] for g in grown]),
                      "free_s": stats([g["free_s"] for g in grown]),
                      "iova_at_peak": grown[0]["iova"]})
@@ -372,7 +386,7 @@ def footprint(cases):
     """IOVA footprint after init at each line's largest measured size."""
     rows = {}
     for c in cases:
-        if not c.samples or c.line is FLOOR:
+        if not c.samples or c.line["build"] is None:
             continue
         if c.line["name"] not in rows or c.size > rows[c.line["name"]][0]:
             rows[c.line["name"]] = (c.size, c)
@@ -396,22 +410,25 @@ def fmt_stat(st):
     return "%.3f [%.3f-%.3f]" % (st["median"], st["min"], st["max"])
 
 
-def print_tables(res):
+def tables(res):
+    """The report as a list of lines."""
+    out = []
+    add = out.append
     sizes = res["config"]["sizes_mib"]
-    log("\nEAL init time (s), median [min-max] of %d runs after %d warm-up; "
-        "floor = memfd + mmap(MAP_POPULATE)" %
+    add("\nEAL init time (s), median [min-max] of %d runs after %d "
+        "warm-up; floor = memfd + mmap(MAP_POPULATE)" %
         (res["config"]["runs"], res["config"]["warmup"]))
-    log("%-28s" % "case" + "".join("%24s" % ("-m %d" % s) for s in sizes))
+    add("%-28s" % "case" + "".join("%24s" % ("-m %d" % s) for s in sizes))
     for row in res["summary"]:
-        log("%-28s" % row["name"] + "".join(
+        add("%-28s" % row["name"] + "".join(
             "%24s" % fmt_stat(row["init_s"].get(str(s))) for s in sizes))
-    log("\nFixed cost (-m %d) and marginal cost per GiB, as ratios to the "
-        "floor" % sizes[0])
-    log("%-28s%10s%9s%8s%14s%9s%8s" % ("case", "fixed s", "x floor",
+    add("\nFixed cost (-m %d) and marginal cost per GiB, as ratios to the "
+        "floor and to the base" % sizes[0])
+    add("%-28s%10s%9s%8s%14s%9s%8s" % ("case", "fixed s", "x floor",
                                        "x base", "marg s/GiB", "x floor",
                                        "x base"))
     for row in res["summary"]:
-        log("%-28s%10s%9s%8s%14s%9s%8s" % (
+        add("%-28s%10s%9s%8s%14s%9s%8s" % (
             row["name"], fmt(row["fixed_s"]),
             fmt(row["fixed_x_floor"], "%.2f"),
             fmt(row["fixed_x_base"], "%.2f"),
@@ -420,34 +437,41 @@ def print_tables(res):
             fmt(row["marginal_x_base"], "%.2f")))
     if res["growth"]:
         g = res["growth"][0]
-        log("\nRuntime growth: rte_malloc %d MiB in %d MiB steps after init "
-            "(-m %d, dynamic), then rte_free; ratio to base va" %
-            (g["grow_bytes"] >> 20, PAGE_MIB, g["size_mib"]))
-        log("%-28s%24s%24s%9s%9s" % ("case", "alloc s", "free s",
+        add("\nRuntime growth: rte_malloc %d MiB in %d MiB steps after init "
+            "(-m %d, dynamic; %d pages added), then rte_free; ratio to "
+            "base va" % (round(g["grow_bytes"] / 2 ** 20), PAGE_MIB,
+                         g["size_mib"], g["pages_added"]))
+        add("%-28s%24s%24s%9s%9s" % ("case", "alloc s", "free s",
                                      "alloc x", "free x"))
         for row in res["growth"]:
-            log("%-28s%24s%24s%9s%9s" % (
+            add("%-28s%24s%24s%9s%9s" % (
                 row["name"], fmt_stat(row["alloc_s"]),
                 fmt_stat(row["free_s"]),
                 fmt(row["alloc_s_x_base_va"], "%.2f"),
                 fmt(row["free_s_x_base_va"], "%.2f")))
-    log("\nIOVA footprint after init (largest size) and at the growth peak")
-    log("%-28s%6s%6s%6s%20s%20s%11s%5s" % ("case", "-m", "mode", "segs",
+    add("\nIOVA footprint after init at the largest size, and at the peak "
+        "of the growth run (-m %d + growth)" % sizes[0])
+    add("%-28s%6s%6s%6s%20s%20s%11s%5s" % ("case", "-m", "mode", "segs",
                                            "lowest IOVA", "highest IOVA",
                                            "span MiB", "bits"))
-    peaks = {g["name"]: g["iova_at_peak"] for g in res["growth"]}
+    peaks = {g["name"]: g for g in res["growth"]}
     for row in res["footprint"]:
-        log("%-28s%6d%6s%6d%#20x%#20x%11d%5d" % (
-            row["name"], row["size_mib"], row["iova_mode"], row["segs"],
-            row["lo"], row["hi"] - 1 if row["hi"] else 0, row["span"] >> 20,
-            row["bits"]))
-        p = peaks.get(row["name"])
-        if p:
-            log("%-28s%6s%6s%6d%#20x%#20x%11d%5d" % (
-                "  at growth peak", "", "", p["segs"], p["lo"],
-                p["hi"] - 1 if p["hi"] else 0, p["span"] >> 20, p["bits"]))
+        add(footprint_line(row["name"], row["size_mib"], row["iova_mode"],
+                           row))
+        g = peaks.get(row["name"])
+        if g:
+            add(footprint_line("  grown by %d MiB" %
+                               round(g["grow_bytes"] / 2 ** 20),
+                               g["size_mib"], "", g["iova_at_peak"]))
     for text in res["unavailable"]:
-        log("NOTE: " + text)
+        add("NOTE: " + text)
+    return out
+
+
+def footprint_line(name, size, mode, fp):
+    return "%-28s%6s%6s%6d%#20x%#20x%11d%5d" % (
+        name, size, mode, fp["segs"], fp["lo"],
+        fp["hi"] - 1 if fp["hi"] else 0, fp["span"] >> 20, fp["bits"])
 
 
 def plot(res, path):
@@ -467,16 +491,18 @@ def plot(res, path):
             med = [v["median"] for _, v in pts]
             err = [[v["median"] - v["min"] for _, v in pts],
                    [v["max"] - v["median"] for _, v in pts]]
-            style = dict(color="black", linewidth=2.5) \
-                if row["name"] == "floor" else \
-                dict(color=COLORS[(row["build"], row["iova"])])
-            if row["user"] == "user" and row["name"] != "floor":
-                style["linestyle"] = "--"
-            ax.errorbar(xs, med, yerr=err, marker="o", capsize=3,
-                        label="floor (memfd + MAP_POPULATE)"
-                        if row["name"] == "floor" else
-                        "%s %s %s" % (row["build"], row["iova"], row["user"]),
-                        **style)
+            if row["build"] is None:
+                style = dict(color="black", linewidth=2.5,
+                             label=row["name"] + " (memfd, populate)")
+                if row["name"] != "floor":
+                    style.update(color="gray", linestyle=":")
+            else:
+                style = dict(color=COLORS[(row["build"], row["iova"])],
+                             label="%s %s %s" % (row["build"], row["iova"],
+                                                 row["user"]))
+                if row["user"] == "user":
+                    style["linestyle"] = "--"
+            ax.errorbar(xs, med, yerr=err, marker="o", capsize=3, **style)
         ax.set_xscale("log", base=2)
         ax.set_xticks(res["config"]["sizes_mib"],
                       [str(m) for m in res["config"]["sizes_mib"]])
@@ -565,7 +591,11 @@ def main():
         users.append(hostenv.TEST_USER)
 
     with contextlib.ExitStack() as stack:
+        t0 = time.monotonic()
         sizes = args.sizes = reserve(stack, args)
+        log("hugepages for sizes %s MiB held after %.0f s (the lock is "
+            "shared with other tests/hostenv.py users)" %
+            (",".join(map(str, sizes)), time.monotonic() - t0))
         rtdirs = {u: stack.enter_context(hostenv.runtime_dir(u))
                   for u in users}
         mounts = {s: stack.enter_context(hostenv.hugetlbfs(
@@ -590,10 +620,16 @@ def main():
            "summary": summarize(cases, args), "growth": growth(cases),
            "footprint": footprint(cases), "unavailable": unavailable,
            "cases": [{"name": c.name(), **c.line, "size_mib": c.size,
-                      "argv": c.argv, "error": c.error,
+                      "argv": c.argv, "errors": c.errors,
                       "samples": c.samples} for c in cases],
            "elapsed_s": None}
-    print_tables(res)
+    report = tables(res)
+    log("\n".join(report))
+    with open(os.path.join(args.out, "tables.txt.tmp"), "w") as f:
+        f.write("%s, %s\n%s\n" % (res["date"], res["machine"]["cpu"],
+                                   "\n".join(report)))
+    os.replace(os.path.join(args.out, "tables.txt.tmp"),
+               os.path.join(args.out, "tables.txt"))
     skipped = 0
     png = os.path.join(args.out, "init-vs-size.png")
     if have_plot:
@@ -605,7 +641,7 @@ def main():
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     path = os.path.join(args.out, "results.json")
     write_json(res, path)
-    failed = sum(1 for c in cases if c.error)
+    failed = sum(1 for c in cases if c.errors)
     log("\nresults: %s%s (%.0f s)" % (os.path.relpath(path),
                                       ", " + os.path.relpath(png)
                                       if have_plot else "", res["elapsed_s"]))
