@@ -27,6 +27,14 @@ API (everything else is private):
       fresh temporary directory) and unmounted and removed on exit. `size`
       (bytes) caps what the mount can hold.
 
+  private_mounts()
+      Move this process (and the children it starts afterwards) into a
+      private mount namespace and unmount there every hugetlbfs mounted by
+      others, so DPDK (which takes the first hugetlbfs in /proc/mounts
+      unless given --huge-dir) sees only the mounts this process makes.
+      Nothing changes outside; those mounts vanish when the process exits.
+      Call it before starting threads.
+
   runtime_dir(owner) -> context manager
       Yield a fresh directory (mode 0700) owned by `owner`, removed on
       exit; use it as XDG_RUNTIME_DIR for that user's DPDK runs.
@@ -64,6 +72,7 @@ Example:
 """
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import pwd
@@ -74,12 +83,14 @@ import tempfile
 import time
 
 __all__ = ["HostEnvError", "TEST_USER", "LOCK_PATH", "hugepages",
-           "hugetlbfs", "runtime_dir", "ensure_user", "user_argv", "run"]
+           "hugetlbfs", "private_mounts", "runtime_dir", "ensure_user",
+           "user_argv", "run"]
 
 TEST_USER = "dpdktest"
 LOCK_PATH = "/run/lock/dpdk-hostenv-hugepages.lock"
 HUGEPAGE_KB = 2048
 _SYSFS = "/sys/kernel/mm/hugepages/hugepages-%dkB" % HUGEPAGE_KB
+_CLONE_NEWNS = 0x00020000
 _PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -210,6 +221,21 @@ def hugetlbfs(path=None, owner=None, mode=0o770, size=None):
         if made:
             with contextlib.suppress(OSError):
                 os.rmdir(path)
+
+
+def private_mounts():
+    """See the module docstring."""
+    _need_root("a private mount namespace")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        raise HostEnvError("unshare(CLONE_NEWNS) failed: %s" %
+                           os.strerror(ctypes.get_errno()))
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    with open("/proc/self/mounts") as f:
+        huge = [line.split()[1] for line in f
+                if line.split()[2] == "hugetlbfs"]
+    for path in reversed(huge):
+        subprocess.run(["umount", "-l", path], check=True)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared parts of the host test runners (run-host-tests.py,
+run-fast-tests.py): the per-run DPDK environment (hugetlbfs mount and
+runtime directory, for root or the test user), the base-vs-series verdict
+of one test, and the closing `N passed, N failed[, N skipped]` line.
+
+A verdict compares a test's result on the base build with its result on
+the series build, for one run (root, user, ...):
+  PASS  the series result is OK;
+  FAIL  the series result is not OK while the base's is OK (a regression),
+        or the test is new with the series and not OK;
+  SKIP  not OK on the base either: a fact about this machine, printed with
+        its reason (the reasons file, else what the test printed).
+"""
+
+import contextlib
+import os
+import sys
+
+import hostenv
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get("OUT", os.path.join(TOP, "out"))
+# No fast test needs a PCI device; keep the host's own NICs (here a
+# virtio-net bound to the kernel) away from dpdk-test. Child processes of
+# the eal_flags tests inherit the allow list (app/test/process.h).
+NO_PCI_ARGS = ["-a", "0000:00:00.0"]
+# The one test whose children combine -b with the inherited allow list
+# ("allow and block can't be used at the same time").
+NO_ALLOW_TESTS = {"eal_flags_b_opt_autotest"}
+
+
+def read_list(path):
+    """Names in a list file: one per line, '#' comments, blanks ignored."""
+    names = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.append(line)
+    return names
+
+
+def read_reasons(path):
+    """'TEST: reason' lines (comments '#') -> {test: reason}."""
+    reasons = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#") or ":" not in line:
+                continue
+            test, reason = line.split(":", 1)
+            reasons[test.strip()] = reason.strip()
+    return reasons
+
+
+def builds(base, series):
+    """Validate the two build dirs -> [(label, dir)]; one entry when both
+    name the same tree (the series is empty: run it once)."""
+    for d in (base, series):
+        exe = os.path.join(d, "app", "test", "dpdk-test")
+        if not os.access(exe, os.X_OK):
+            sys.exit("error: %s missing: build the tree first (make check "
+                     "builds out/base/build and out/series/build)" % exe)
+    if os.path.realpath(base) == os.path.realpath(series):
+        return [("base", base)]
+    return [("base", base), ("series", series)]
+
+
+def setup(hugepages):
+    """Root check, private mounts, the test user; returns the hugepage
+    context manager to hold for the whole run."""
+    if os.geteuid() != 0:
+        sys.exit("error: the host tests need root (hugepages, mounts, "
+                 "the test user): run as root")
+    try:
+        hostenv.private_mounts()
+        hostenv.ensure_user()
+    except hostenv.HostEnvError as e:
+        sys.exit("error: %s" % e)
+    return hostenv.hugepages(hugepages)
+
+
+@contextlib.contextmanager
+def dpdk_env(user):
+    """Yield (huge_dir, runtime_dir) for one run as `user` (None: root):
+    a fresh hugetlbfs owned by that user, the only one visible (see
+    setup), and a fresh runtime directory."""
+    with hostenv.hugetlbfs(owner=user) as huge, \
+         hostenv.runtime_dir(user) as rt:
+        yield huge, rt
+
+
+def last_words(text):
+    """The line a test's output best explains itself with."""
+    lines = [ln.strip() for ln in (text or "").splitlines()
+             if ln.strip() and not ln.strip().startswith("RTE>>")]
+    for ln in reversed(lines):
+        low = ln.lower()
+        if "skip" in low or "error" in low or "fail" in low:
+            return ln[:160]
+    return lines[-1][:160] if lines else "no output"
+
+
+class Tally:
+    """Counts verdicts and prints one line per compared test."""
+
+    def __init__(self, reasons=None):
+        self.passed = self.failed = self.skipped = 0
+        self.reasons = reasons or {}
+
+    def judge(self, run, test, base, series, same_tree):
+        """base/series: (result, output) or None when the build lacks the
+        test. With same_tree, series is base (the series is empty)."""
+        b = base[0] if base else "MISSING"
+        s = series[0] if series else "MISSING"
+        where = ("%s (base = series)" % s if same_tree
+                 else "base %s, series %s" % (b, s))
+        if s == "OK":
+            verdict, why = "PASS", ""
+            self.passed += 1
+        elif b == "OK" or base is None:
+            verdict = "FAIL"
+            why = ": regression" if base else ": new test not OK"
+            why += " (%s)" % last_words(series[1] if series else "")
+            self.failed += 1
+        else:
+            verdict = "SKIP"
+            why = ": " + self.reasons.get(test, last_words(base[1]))
+            self.skipped += 1
+        print("%-4s %-10s %-34s %s%s" % (verdict, run, test, where, why),
+              flush=True)
+
+    def close(self):
+        """Print the closing line; return the exit status."""
+        line = "%d passed, %d failed" % (self.passed, self.failed)
+        if self.skipped:
+            line += ", %d skipped" % self.skipped
+        print(line)
+        return 1 if self.failed else 0
