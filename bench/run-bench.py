@@ -41,6 +41,11 @@ CMD_TIMEOUT = 180
 # A case that failed this often is not run again (other agents share the
 # hugepage pool: a single failure may be theirs).
 MAX_FAILURES = 2
+# Before each run, wait this long at most for the case's pages to be free
+# in the shared pool; a failed run is tried again this many times.
+POOL_WAIT = 60
+POOL_RETRIES = 2
+POOL = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 # Host probe without touching host devices: the PCI bus is scanned as usual
 # but only this address (the host bridge, no DPDK driver) may be probed.
 EAL_COMMON = ["-l", "0", "-a", "0000:00:00.0"]
@@ -162,8 +167,9 @@ def build_eal_cost(out, name, build):
 class Case:
     """One command measured at one size; `line` names its plot line."""
 
-    def __init__(self, line, size, argv, user=None):
+    def __init__(self, line, size, argv, user=None, grow=0):
         self.line, self.size, self.argv, self.user = line, size, argv, user
+        self.pages = (size + grow) // PAGE_MIB + 4
         self.samples, self.errors = [], []
 
     def name(self):
@@ -265,8 +271,40 @@ def make_cases(args, bins, mounts, users, dense_reason):
                     tag = "%s-%s-%s-%d" % (build, iova, mem, size)
                     cases.append(Case(line, size, eal_argv(
                         bins[build], iova, mem, size, mounts, grow, tag),
-                        user))
+                        user, grow))
     return cases, unavailable
+
+
+def free_pages():
+    counts = []
+    for name in ("free_hugepages", "resv_hugepages"):
+        with open(POOL + name) as f:
+            counts.append(int(f.read()))
+    return counts[0] - counts[1]
+
+
+def wait_for_pages(need):
+    """Wait up to POOL_WAIT s until `need` pages are free: other agents
+    take pages from the same pool, with or without tests/hostenv.py."""
+    t0 = time.monotonic()
+    while free_pages() < need and time.monotonic() - t0 < POOL_WAIT:
+        time.sleep(0.5)
+    if time.monotonic() - t0 >= 1:
+        log("  waited %.0f s for %d free hugepages (%d free now)" %
+            (time.monotonic() - t0, need, free_pages()))
+
+
+def run_pooled(case, rtdirs):
+    """run_case when the case's pages are free; a failure is tried again
+    (after waiting for the pool) before it counts."""
+    for attempt in range(POOL_RETRIES + 1):
+        wait_for_pages(case.pages)
+        try:
+            return run_case(case, rtdirs)
+        except BenchError as e:
+            if attempt == POOL_RETRIES:
+                raise
+            log("  retrying (%d free hugepages): %s" % (free_pages(), e))
 
 
 def measure(cases, args, rtdirs):
@@ -280,7 +318,7 @@ def measure(cases, args, rtdirs):
         t0 = time.monotonic()
         for case in order:
             try:
-                result = run_case(case, rtdirs)
+                result = run_pooled(case, rtdirs)
             except BenchError as e:
                 case.errors.append(str(e))
                 log("  FAILED %s" % e)
