@@ -225,11 +225,19 @@ def resolve(apt, pkg, suite, prefix=''):
 def unpack(name, debs):
     """Unpack DEBS into assets/NAME (atomically) and return its path."""
     dest = os.path.join(ASSETS, name)
+    stamp = os.path.join(dest, '.debs')
+    wanted = ''.join(os.path.basename(d) + '\n' for d in debs)
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == wanted:
+                return dest
     tmp = dest + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     for deb in debs:
         subprocess.run(['dpkg-deb', '-x', deb, tmp], check=True)
+    with open(os.path.join(tmp, '.debs'), 'w') as f:
+        f.write(wanted)
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return dest

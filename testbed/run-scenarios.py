@@ -161,7 +161,7 @@ def judge(res, sc, mode, record):
         res['reason'] = (f'expected {expect}: ' if res['verdict'] == 'FAIL'
                          else '') + text
         return
-    if res['summary'].startswith(('guest hung', 'hung:')):
+    if res['summary'].startswith('guest hung') or 'hung:' in res['summary']:
         res['status'], res['reason'] = 'FAIL', text
         return
     if mode == 'record':
@@ -205,8 +205,9 @@ def main():
     ap.add_argument('--record-base', action='store_true',
                     help='rewrite testbed/base-outcomes.txt from the --base '
                     'run')
-    ap.add_argument('--scenarios', nargs='+', metavar='TOML',
-                    help='scenario files (default: testbed/scenarios/*.toml)')
+    ap.add_argument('--scenarios', action='append', metavar='TOML',
+                    help='a scenario file; repeat for more (default: '
+                    'testbed/scenarios/*.toml)')
     ap.add_argument('--only', metavar='REGEX',
                     help='run only the scenarios whose name matches')
     ap.add_argument('--required', action='store_true',

@@ -400,8 +400,6 @@ def evaluate(sc, case):
         return 'FAIL', 'guest hung or crashed during the case', ''
     if case['setup']:
         return 'FAIL', 'guest setup failed: ' + '; '.join(case['setup']), ''
-    if case['timeout']:
-        return 'FAIL', f'hung: killed after {sc["limit"]} s', ''
     out = '\n'.join(case['output'])
     dmesg = '\n'.join(case['dmesg'])
     facts = [f'rc={case["rc"]}']
@@ -413,6 +411,8 @@ def evaluate(sc, case):
                 seen.append(key)
     facts += seen
     problems = []
+    if case['timeout']:
+        problems.append(f'hung: killed after {sc["limit"]} s')
     for pat in FAULT_LINES:
         m = re.search(pat, dmesg)
         if m:
@@ -423,7 +423,7 @@ def evaluate(sc, case):
         if m:
             problems.append('crash: ' + normalise(m.group(0)))
             break
-    if case['rc'] is not None and case['rc'] >= 128:
+    if case['rc'] is not None and case['rc'] >= 128 and not case['timeout']:
         problems.append(f'killed by signal {case["rc"] - 128}')
     detail = ''
     ports = port_rx(case['output'])
