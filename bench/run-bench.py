@@ -358,42 +358,54 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+# The summary is computed twice: from the medians, and from the minimums,
+# the runs least disturbed by other load on a shared machine.
+ESTIMATORS = ("median", "min")
+
+
+def cost(by_size, smallest, est):
+    """Fixed cost (at the smallest size) and marginal cost per GiB."""
+    fixed = by_size[smallest][est] if by_size.get(smallest) else None
+    marginal = slope([(size / 1024, st[est])
+                      for size, st in by_size.items() if st])
+    return {"fixed_s": fixed, "marginal_s_per_gib": marginal}
+
+
+def base_of(row, rows):
+    """The base line a row compares to: same memory model and user, va for
+    dense; None for the floor."""
+    if row["build"] is None:
+        return None
+    iova = "va" if row["iova"] == "dense" else row["iova"]
+    ref = [r for r in rows if r["build"] == "base" and r["iova"] == iova
+           and r["mem"] == row["mem"] and r["user"] == row["user"]]
+    return ref[0] if ref else None
+
+
 def summarize(cases, args):
     lines = {}
     for c in cases:
         lines.setdefault(c.line["name"], {"line": c.line, "cases": []})
         lines[c.line["name"]]["cases"].append(c)
-    for entry in lines.values():
-        by_size = {}
-        for c in entry["cases"]:
-            by_size[c.size] = stats([init_time(s) for s in c.samples])
-        entry["init_s"] = by_size
-        smallest = by_size.get(args.sizes[0])
-        entry["fixed_s"] = smallest["median"] if smallest else None
-        entry["marginal_s_per_gib"] = slope(
-            [(size / 1024, st["median"]) for size, st in by_size.items()
-             if st])
-    floor = lines["floor"]
     summary = []
     for name, entry in lines.items():
+        by_size = {c.size: stats([init_time(s) for s in c.samples])
+                   for c in entry["cases"]}
         summary.append({
             "name": name, **entry["line"],
-            "init_s": {str(k): v for k, v in entry["init_s"].items()},
-            "fixed_s": entry["fixed_s"],
-            "fixed_x_floor": ratio(entry["fixed_s"], floor["fixed_s"]),
-            "marginal_s_per_gib": entry["marginal_s_per_gib"],
-            "marginal_x_floor": ratio(entry["marginal_s_per_gib"],
-                                      floor["marginal_s_per_gib"]),
+            "init_s": {str(k): v for k, v in by_size.items()},
+            **{est: cost(by_size, args.sizes[0], est) for est in ESTIMATORS},
             "errors": [e for c in entry["cases"] for e in c.errors]})
-    # Series modes against the base in the same memory model and user
-    # (dense against base va).
+    floor = [r for r in summary if r["name"] == FLOOR["name"]][0]
     for row in summary:
-        ref = [r for r in summary if r["build"] == "base" and
-               r["iova"] == ("va" if row["iova"] == "dense" else row["iova"])
-               and r["mem"] == row["mem"] and r["user"] == row["user"]]
-        for key in ("fixed_s", "marginal_s_per_gib"):
-            row[key.split("_")[0] + "_x_base"] = ratio(
-                row[key], ref[0][key] if ref and row["build"] else None)
+        ref = base_of(row, summary)
+        for est in ESTIMATORS:
+            fig = row[est]
+            for key in ("fixed_s", "marginal_s_per_gib"):
+                short = key.split("_")[0]
+                fig[short + "_x_floor"] = ratio(fig[key], floor[est][key])
+                fig[short + "_x_base"] = ratio(
+                    fig[key], ref[est][key] if ref else None)
     return summary
 
 
@@ -415,8 +427,9 @@ def growth(cases):
         ref = [r for r in rows if r["build"] == "base" and r["iova"] == "va"
                and r["user"] == row["user"]]
         for key in ("alloc_s", "free_s"):
-            row[key + "_x_base_va"] = ratio(
-                row[key]["median"], ref[0][key]["median"] if ref else None)
+            row[key + "_x_base_va"] = {
+                est: ratio(row[key][est], ref[0][key][est] if ref else None)
+                for est in ESTIMATORS}
     return rows
 
 
@@ -460,33 +473,39 @@ def tables(res):
     for row in res["summary"]:
         add("%-28s" % row["name"] + "".join(
             "%24s" % fmt_stat(row["init_s"].get(str(s))) for s in sizes))
-    add("\nFixed cost (-m %d) and marginal cost per GiB, as ratios to the "
-        "floor and to the base" % sizes[0])
-    add("%-28s%10s%9s%8s%14s%9s%8s" % ("case", "fixed s", "x floor",
-                                       "x base", "marg s/GiB", "x floor",
-                                       "x base"))
-    for row in res["summary"]:
-        add("%-28s%10s%9s%8s%14s%9s%8s" % (
-            row["name"], fmt(row["fixed_s"]),
-            fmt(row["fixed_x_floor"], "%.2f"),
-            fmt(row["fixed_x_base"], "%.2f"),
-            fmt(row["marginal_s_per_gib"]),
-            fmt(row["marginal_x_floor"], "%.2f"),
-            fmt(row["marginal_x_base"], "%.2f")))
+    for est in ESTIMATORS:
+        add("\nFixed cost (-m %d) and marginal cost per GiB from the %s "
+            "times, as ratios to the floor and to the base" % (sizes[0], est))
+        add("%-28s%10s%9s%8s%14s%9s%8s" % ("case", "fixed s", "x floor",
+                                           "x base", "marg s/GiB",
+                                           "x floor", "x base"))
+        for row in res["summary"]:
+            fig = row[est]
+            add("%-28s%10s%9s%8s%14s%9s%8s" % (
+                row["name"], fmt(fig["fixed_s"]),
+                fmt(fig["fixed_x_floor"], "%.2f"),
+                fmt(fig["fixed_x_base"], "%.2f"),
+                fmt(fig["marginal_s_per_gib"]),
+                fmt(fig["marginal_x_floor"], "%.2f"),
+                fmt(fig["marginal_x_base"], "%.2f")))
     if res["growth"]:
         g = res["growth"][0]
         add("\nRuntime growth: rte_malloc %d MiB in %d MiB steps after init "
             "(-m %d, dynamic; %d pages added), then rte_free; ratio to "
             "base va" % (round(g["grow_bytes"] / 2 ** 20), PAGE_MIB,
                          g["size_mib"], g["pages_added"]))
-        add("%-28s%24s%24s%9s%9s" % ("case", "alloc s", "free s",
-                                     "alloc x", "free x"))
+        add("%-28s%24s%24s%12s%12s" % ("case", "alloc s", "free s",
+                                       "alloc x", "free x"))
+        add("%-28s%24s%24s%12s%12s" % ("", "", "", "median/min",
+                                       "median/min"))
         for row in res["growth"]:
-            add("%-28s%24s%24s%9s%9s" % (
+            add("%-28s%24s%24s%12s%12s" % (
                 row["name"], fmt_stat(row["alloc_s"]),
                 fmt_stat(row["free_s"]),
-                fmt(row["alloc_s_x_base_va"], "%.2f"),
-                fmt(row["free_s_x_base_va"], "%.2f")))
+                "/".join(fmt(row["alloc_s_x_base_va"][est], "%.2f")
+                         for est in ESTIMATORS),
+                "/".join(fmt(row["free_s_x_base_va"][est], "%.2f")
+                         for est in ESTIMATORS)))
     add("\nIOVA footprint after init at the largest size, and at the peak "
         "of the growth run (-m %d + growth)" % sizes[0])
     add("%-28s%6s%6s%6s%20s%20s%11s%5s" % ("case", "-m", "mode", "segs",
