@@ -13,9 +13,11 @@ the series build, for one run (root, user, ...):
         its reason (the reasons file, else what the test printed).
 """
 
+import argparse
 import contextlib
 import os
 import sys
+import time
 
 import hostenv
 
@@ -111,6 +113,11 @@ class Tally:
     def judge(self, run, test, base, series, same_tree):
         """base/series: (result, output) or None when the build lacks the
         test. With same_tree, series is base (the series is empty)."""
+        if base is None and series is None:
+            print("FAIL %-10s %-34s in neither build: a typo in the list?"
+                  % (run, test), flush=True)
+            self.failed += 1
+            return
         b = base[0] if base else "MISSING"
         s = series[0] if series else "MISSING"
         where = ("%s (base = series)" % s if same_tree
@@ -125,10 +132,18 @@ class Tally:
             self.failed += 1
         else:
             verdict = "SKIP"
-            why = ": " + self.reasons.get(test, last_words(base[1]))
+            why = ": " + self.reasons.get(
+                "%s/%s" % (run, test),
+                self.reasons.get(test, last_words(base[1])))
             self.skipped += 1
         print("%-4s %-10s %-34s %s%s" % (verdict, run, test, where, why),
               flush=True)
+
+    def cannot(self, run, test, reason):
+        """A test that cannot apply to this run: SKIP with the reason."""
+        print("SKIP %-10s %-34s cannot apply: %s" % (run, test, reason),
+              flush=True)
+        self.skipped += 1
 
     def close(self):
         """Print the closing line; return the exit status."""
@@ -137,3 +152,61 @@ class Tally:
             line += ", %d skipped" % self.skipped
         print(line)
         return 1 if self.failed else 0
+
+
+def command_line(doc, runs, hugepages, add_args=None):
+    """Parse BASE SERIES [--runs ...] [--hugepages N] -> (args, runs,
+    trees) where trees is builds(base, series)."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("base", help="base build dir (out/base/build)")
+    p.add_argument("series", help="series build dir (out/series/build)")
+    p.add_argument("--runs", default=",".join(r.name for r in runs),
+                   help="runs to do (default: %(default)s)")
+    p.add_argument("--hugepages", type=int, default=hugepages,
+                   help="2 MiB hugepages to hold (default: %(default)s)")
+    if add_args:
+        add_args(p)
+    args = p.parse_args()
+    wanted = args.runs.split(",")
+    chosen = [r for r in runs if r.name in wanted]
+    if len(chosen) != len(wanted):
+        sys.exit("error: unknown run in '%s' (known: %s)" %
+                 (args.runs, ",".join(r.name for r in runs)))
+    return args, chosen, builds(args.base, args.series)
+
+
+def run_builds(args, runs, trees, run_build):
+    """Hold the hugepages and call run_build(label, build_dir, run) for
+    every run and build -> {(label, run name): {test: (result, output)}}.
+    A series-only run (run.base set) skips the base build."""
+    done = {}
+    try:
+        with setup(args.hugepages):
+            for run in runs:
+                for label, d in trees:
+                    if run.base and label == "base" and len(trees) > 1:
+                        continue  # compared with run.base's base results
+                    t0 = time.monotonic()
+                    done[label, run.name] = run_build(label, d, run)
+                    print("== %s %s: %d tests in %.0f s" %
+                          (label, run.name, len(done[label, run.name]),
+                           time.monotonic() - t0), flush=True)
+    except hostenv.HostEnvError as e:
+        sys.exit("error: %s" % e)
+    return done
+
+
+def judge_runs(tally, runs, trees, done, names=None):
+    """One verdict per test and run; names: the tests in order (default:
+    every test either build ran). run.cannot: {test: reason} to SKIP."""
+    same = len(trees) == 1
+    for run in runs:
+        base = done[("base", run.base or run.name)]
+        series = done[(trees[-1][0], run.name)]
+        cannot = getattr(run, "cannot", {})
+        for test in names or sorted(set(base) | set(series)):
+            if test in cannot:
+                tally.cannot(run.name, test, cannot[test])
+            else:
+                tally.judge(run.name, test, base.get(test),
+                            series.get(test), same and not run.base)

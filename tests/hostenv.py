@@ -17,9 +17,10 @@ API (everything else is private):
       that back on exit (the pool returns to its previous count unless
       someone else changed it meanwhile). Holds an exclusive lock
       (LOCK_PATH) so only one user of this module holds hugepages at a
-      time; waits up to lock_timeout seconds for it. Raises
-      HostEnvError("no hugepages available: ...") when the kernel cannot
-      provide them. Yields the number of pages added to the pool.
+      time; waits up to lock_timeout seconds for it (saying so on
+      stderr). Raises HostEnvError("no hugepages available: ...") when the
+      kernel cannot provide them. Yields the number of pages added to the
+      pool.
 
   hugetlbfs(path=None, owner=None, mode=0o770, size=None) -> context manager
       Yield a directory where a 2 MiB hugetlbfs is mounted and owned by the
@@ -79,6 +80,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -131,11 +133,17 @@ def _lock(timeout):
     os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
     with open(LOCK_PATH, "a") as f:
         deadline = time.monotonic() + timeout
+        waited = False
         while True:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waited:
+                    print("hostenv: waiting for the hugepages another run "
+                          "holds (lock %s)" % LOCK_PATH, file=sys.stderr,
+                          flush=True)
+                    waited = True
                 if time.monotonic() > deadline:
                     raise HostEnvError(
                         "hugepages still held by another run after %d s "

@@ -15,7 +15,6 @@ tests/as-test-user.py`. meson's logs of each run land in
 out/tests/fast-tests/BUILD-RUN/ (testlog.json, testlog.txt).
 """
 
-import argparse
 import collections
 import glob
 import json
@@ -128,48 +127,24 @@ def read_testlog(path):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("base", help="base build dir (out/base/build)")
-    p.add_argument("series", help="series build dir (out/series/build)")
-    p.add_argument("--runs", default=",".join(r.name for r in RUNS),
-                   help="runs to do (default: %(default)s)")
-    p.add_argument("--hugepages", type=int, default=1024,
-                   help="2 MiB hugepages to hold (default: %(default)s)")
-    p.add_argument("--timeout-multiplier", type=float, default=3,
-                   help="meson's -t: the suite's 10 s per test is tight on "
-                   "2 busy cores (default: %(default)s)")
-    args = p.parse_args()
-    runs = [r for r in RUNS if r.name in args.runs.split(",")]
-    if len(runs) != len(args.runs.split(",")):
-        sys.exit("error: unknown run in '%s' (known: %s)" %
-                 (args.runs, ",".join(r.name for r in RUNS)))
-    trees = gatelib.builds(args.base, args.series)
-    same = len(trees) == 1
+    def add_args(p):
+        p.add_argument("--timeout-multiplier", type=float, default=3,
+                       help="meson's -t: the suite's 10 s per test is tight "
+                       "on 2 busy cores (default: %(default)s)")
+    args, runs, trees = gatelib.command_line(__doc__, RUNS, 1024, add_args)
     tally = gatelib.Tally(gatelib.read_reasons(
-        os.path.join(HERE, "fast-tests.reasons")))
+        os.path.join(HERE, "base-failures.reasons")))
     start = time.monotonic()
-    done = {}
-    try:
-        with gatelib.setup(args.hugepages):
-            tests = {label: suite_tests(d) for label, d in trees}
-            for run in runs:
-                for label, d in trees:
-                    if run.base and label == "base" and not same:
-                        continue  # compared with run.base's base results
-                    t0 = time.monotonic()
-                    done[label, run.name] = run_suite(
-                        d, label, run, tests[label], args.timeout_multiplier)
-                    print("== %s %s: %d tests in %.0f s" %
-                          (label, run.name, len(done[label, run.name]),
-                           time.monotonic() - t0), flush=True)
-    except hostenv.HostEnvError as e:
-        sys.exit("error: %s" % e)
-    for run in runs:
-        base = done[("base", run.base or run.name)]
-        series = done[(trees[-1][0], run.name)]
-        for test in sorted(set(base) | set(series)):
-            tally.judge(run.name, test, base.get(test), series.get(test),
-                        same and not run.base)
+    tests = {}
+
+    def run_build(label, build, run):
+        if label not in tests:
+            tests[label] = suite_tests(build)
+        return run_suite(build, label, run, tests[label],
+                         args.timeout_multiplier)
+
+    done = gatelib.run_builds(args, runs, trees, run_build)
+    gatelib.judge_runs(tally, runs, trees, done)
     print("== %s: %.0f s" % (SUITE, time.monotonic() - start))
     return tally.close()
 

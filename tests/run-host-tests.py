@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Run the EAL memory autotests of dpdk-test (host-autotests.list, plus
+the series' own in series-autotests.list) on the base and the series
+build, once per run of RUNS (root, the unprivileged test user with a
+hugetlbfs it owns, the same user with --in-memory), and fail on any test
+that is OK on the base and not OK with the series.
+
+Usage: run-host-tests.py BASE_BUILD SERIES_BUILD [--runs root,user,...]
+(pass the same directory twice while the series is empty: it runs once).
+
+Each test is one dpdk-test process (DPDK_TEST=name) with its own
+--file-prefix; each run has its own hugetlbfs (owned by the run's user, the
+only one visible, in a private mount namespace) and runtime directory.
+Outputs land in out/tests/host-tests/BUILD-RUN/TEST.log.
+"""
+
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gatelib  # noqa: E402
+import hostenv  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+Run = collections.namedtuple("Run", "name user eal base cannot",
+                             defaults=(None, {}))
+
+# One line per run. name: label; user: as the test user?; eal: extra EAL
+# arguments; base: for a series-only run, the run whose base results it is
+# compared with; cannot: {test: reason} for tests that cannot apply.
+RUNS = [
+    Run("root", False, []),
+    Run("user", True, []),
+    Run("user-inmem", True, ["--in-memory"], cannot=dict(
+        {"eal_flags_%s_autotest" % t: "its child processes attach as "
+         "secondaries, and an --in-memory primary shares no config"
+         for t in ("c_opt", "main_opt", "hpet", "a_opt", "b_opt", "r_opt",
+                   "mem", "misc")},
+        eal_flags_file_prefix_autotest="checks the hugepage files of its "
+        "own prefix, which --in-memory never creates")),
+    # Run("user-dense", True, ["--iova-mode=dense"], base="user"),
+]
+TIMEOUT = 120
+EXIT_SKIP = 77
+
+
+def run_test(build, test, run, huge, rt):
+    """One autotest in one build -> (result, output)."""
+    argv = [os.path.join(build, "app", "test", "dpdk-test"),
+            "--file-prefix=ht-" + test, "--huge-dir", huge] + run.eal
+    if test not in gatelib.NO_ALLOW_TESTS:
+        argv += gatelib.NO_PCI_ARGS
+    env = {"DPDK_TEST": test}
+    if not run.user:
+        env["RUNTIME_DIRECTORY"] = rt
+    try:
+        r = hostenv.run(argv, TIMEOUT, env=env, runtime_dir=rt,
+                        user=hostenv.TEST_USER if run.user else None)
+    except subprocess.TimeoutExpired as e:
+        return "TIMEOUT", e.output or ""
+    if "invalid test command" in r.stdout:
+        return None  # this build has no such test
+    if r.returncode == 0:
+        return "OK", r.stdout
+    if r.returncode == EXIT_SKIP:
+        return "SKIP", r.stdout
+    return "FAIL", r.stdout
+
+
+def run_all(build, label, run, tests):
+    """All tests of one build for one run -> {test: (result, output)}."""
+    logdir = os.path.join(gatelib.OUT, "tests", "host-tests",
+                          "%s-%s" % (label, run.name))
+    shutil.rmtree(logdir, ignore_errors=True)
+    os.makedirs(logdir + ".tmp", exist_ok=True)
+    results = {}
+    with gatelib.dpdk_env(hostenv.TEST_USER if run.user else None) as \
+            (huge, rt):
+        for test in tests:
+            if test in run.cannot:
+                continue
+            res = run_test(build, test, run, huge, rt)
+            if res is None:
+                continue
+            results[test] = res
+            with open(os.path.join(logdir + ".tmp", test + ".log"),
+                      "w") as f:
+                f.write(res[1])
+    os.rename(logdir + ".tmp", logdir)
+    return results
+
+
+def main():
+    args, runs, trees = gatelib.command_line(__doc__, RUNS, 512)
+    tests = []
+    for name in ("host-autotests.list", "series-autotests.list"):
+        tests += [t for t in gatelib.read_list(os.path.join(HERE, name))
+                  if t not in tests]
+    tally = gatelib.Tally(gatelib.read_reasons(
+        os.path.join(HERE, "base-failures.reasons")))
+    start = time.monotonic()
+    done = gatelib.run_builds(args, runs, trees, lambda label, d, run:
+                              run_all(d, label, run, tests))
+    gatelib.judge_runs(tally, runs, trees, done, tests)
+    print("== host tests: %.0f s" % (time.monotonic() - start))
+    return tally.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
