@@ -11,10 +11,11 @@ pkgs_for() {
 	build) echo build-essential meson ninja-build pkg-config ccache \
 		python3-pyelftools libnuma-dev xz-utils git ;;
 	# gawk: checkpatches.sh's awk filters do not compile with mawk.
-	check) echo gawk codespell linux-source-6.1 util-linux procps passwd ;;
+	# jq: the telemetry autotests of the fast-tests suite.
+	check) echo gawk codespell linux-source-6.1 util-linux mount procps \
+		passwd jq ;;
 	bench) echo python3-matplotlib ;;
-	testbed) echo busybox-static cpio strace qemu-system-x86 \
-		qemu-utils file ;;
+	testbed) echo busybox-static cpio strace kmod qemu-system-x86 ;;
 	*) die "unknown dependency set '$1' (build, check, bench, testbed)" ;;
 	esac
 }
