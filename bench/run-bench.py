@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import platform
 import re
@@ -509,9 +510,9 @@ def tables(res):
                          for est in ESTIMATORS)))
     add("\nIOVA footprint after init at the largest size, and at the peak "
         "of the growth run (-m %d + growth)" % sizes[0])
-    add("%-28s%6s%6s%6s%20s%20s%11s%5s" % ("case", "-m", "mode", "segs",
-                                           "lowest IOVA", "highest IOVA",
-                                           "span MiB", "bits"))
+    add("%-28s%6s%6s%6s%20s%20s%11s%9s%5s%9s" % (
+        "case", "-m", "mode", "segs", "lowest IOVA", "highest IOVA",
+        "span MiB", "span/mem", "bits", "min bits"))
     peaks = {g["name"]: g for g in res["growth"]}
     for row in res["footprint"]:
         add(footprint_line(row["name"], row["size_mib"], row["iova_mode"],
@@ -526,9 +527,14 @@ def tables(res):
 
 
 def footprint_line(name, size, mode, fp):
-    return "%-28s%6s%6s%6d%#20x%#20x%11d%5d" % (
+    """span/mem: IOVA span over the memory in use (dense target: 1);
+    min bits: the bits that memory needs at the least, ceil(log2(bytes))
+    (dense target: bits equal to it)."""
+    return "%-28s%6s%6s%6d%#20x%#20x%11d%9s%5d%9d" % (
         name, size, mode, fp["segs"], fp["lo"],
-        fp["hi"] - 1 if fp["hi"] else 0, fp["span"] >> 20, fp["bits"])
+        fp["hi"] - 1 if fp["hi"] else 0, fp["span"] >> 20,
+        fmt(ratio(fp["span"], fp["bytes"]), "%.2f"), fp["bits"],
+        math.ceil(math.log2(fp["bytes"])) if fp["bytes"] else 0)
 
 
 def plot(res, path):
