@@ -81,6 +81,29 @@ tb_hugepages() {
 		/dev/hugepages
 }
 
+# tb_wait_forwarding PROG PID: wait (at most 10 s, and while PID lives)
+# until a DPDK worker thread of PROG is running, i.e. forwarding started:
+# EAL init takes a varying time under TCG. (testpmd with no port never
+# starts one: that costs the 10 s.)
+tb_wait_forwarding() {
+	tries=20
+	while [ $tries -gt 0 ] && kill -0 "$2" 2>/dev/null; do
+		for p in $(pidof "$1"); do
+			for t in /proc/$p/task/*; do
+				read -r comm < "$t/comm" 2>/dev/null
+				case $comm in
+				*worker*)
+					read -r _ _ state _ < "$t/stat"
+					[ "$state" = R ] && return
+					;;
+				esac
+			done
+		done
+		sleep 0.5
+		tries=$((tries - 1))
+	done
+}
+
 # tb_run PROGRAM ARGS...: run one case as set up by the TB_* variables:
 #   TB_NAME, TB_UID, TB_MEMLOCK (bytes or unlimited), TB_LIMIT (seconds
 #   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
@@ -105,6 +128,7 @@ tb_run() {
 		kill -KILL $(pidof "$prog") 2>/dev/null) &
 	wd=$!
 	if [ "$TB_STOP" != 0 ]; then
+		tb_wait_forwarding "$prog" $pid
 		waited=0
 		while [ $waited -lt "$TB_STOP" ] && kill -0 $pid 2>/dev/null; do
 			sleep 1

@@ -50,7 +50,8 @@ FIELDS = {
     'testpmd': ['--forward-mode=io', '--tx-first', '--stats-period', '1',
                 '--total-num-mbufs=8192'],
     'autotest': '',            # dpdk-test: the DPDK_TEST name
-    'seconds': 6,              # testpmd: SIGINT this long after start
+    'seconds': 5,              # testpmd: SIGINT this long after forwarding
+                               # starts (a worker thread runs)
     'limit': 60,               # guest-side SIGKILL after this long
     'expect': 'traffic',       # traffic, test-ok or error
     'error': '',               # expect=error: regex of the error line
@@ -375,7 +376,7 @@ def normalise(line):
 
 
 def port_rx(output):
-    """RX-packets and RX-dropped per port from testpmd's closing
+    """(RX-packets, RX-dropped, RX-total) per port from testpmd's closing
     "Forward statistics for port N" blocks."""
     ports, cur = {}, None
     for line in output:
@@ -383,9 +384,10 @@ def port_rx(output):
         if m:
             cur = int(m.group(1))
             continue
-        m = re.search(r'RX-packets: (\d+)\s+RX-dropped: (\d+)', line)
+        m = re.search(r'RX-packets: (\d+)\s+RX-dropped: (\d+)\s+'
+                      r'RX-total: (\d+)', line)
         if m and cur is not None:
-            ports[cur] = (int(m.group(1)), int(m.group(2)))
+            ports[cur] = tuple(int(g) for g in m.groups())
             cur = None
     return ports
 
@@ -423,15 +425,21 @@ def evaluate(sc, case):
         if m:
             problems.append('crash: ' + normalise(m.group(0)))
             break
-    if case['rc'] is not None and case['rc'] >= 128 and not case['timeout']:
+    # The shell reports death by signal N as 128 + N (255 is exit(-1)).
+    if case['rc'] is not None and 128 < case['rc'] < 160 \
+            and not case['timeout']:
         problems.append(f'killed by signal {case["rc"] - 128}')
     detail = ''
     ports = port_rx(case['output'])
     if sc['program'] == 'testpmd':
-        with_rx = sorted(p for p, (rx, _) in ports.items() if rx > 0)
+        with_rx = sorted(p for p, (rx, _, _) in ports.items() if rx > 0)
         facts.append(f'ports with RX: {len(with_rx)} of {len(ports)}')
         detail = ', '.join(f'port {p} RX {rx} dropped {dr}'
-                           for p, (rx, dr) in sorted(ports.items()))
+                           for p, (rx, dr, _) in sorted(ports.items()))
+        for p, (rx, dr, total) in sorted(ports.items()):
+            if rx + dr != total:
+                problems.append(f'port {p}: RX-packets {rx} + RX-dropped '
+                                f'{dr} != RX-total {total}')
     if sc['no_pagemap']:
         if case['openat'] is None:
             problems.append('no strace record of openat')
@@ -444,7 +452,7 @@ def evaluate(sc, case):
     if sc['expect'] == 'traffic':
         if case['rc'] != 0:
             return 'FAIL', summary, detail
-        if len(ports) < 2 or not all(rx > 0 for rx, _ in ports.values()):
+        if len(ports) < 2 or not all(p[0] > 0 for p in ports.values()):
             return 'FAIL', summary, detail
     elif sc['expect'] == 'test-ok':
         if case['rc'] != 0 or 'Test OK' not in out:
