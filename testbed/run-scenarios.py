@@ -184,12 +184,25 @@ def judge(res, sc, mode, record):
 
 
 def write_report(results, accel, why, seconds):
+    """out/testbed/report.txt (every result line, then a table of the
+    scenarios against the builds)."""
     path = os.path.join(tblib.TB, 'report.txt')
+    labels, table = [], {}
+    for r in results:
+        if r['label'] not in labels:
+            labels.append(r['label'])
+        verdict = f' ({r["verdict"]})' if r['label'].startswith('base-') \
+            and r['verdict'] else ''
+        table.setdefault(r['name'], {})[r['label']] = r['status'] + verdict
     with open(path + '.tmp', 'w') as f:
         f.write(f'accel: {accel} ({why}); guest time {seconds:.0f} s\n')
         for r in results:
-            if r['status'] != 'NONE':
-                f.write(result_line(r) + '\n')
+            f.write(result_line(r) + '\n')
+        f.write('\n| scenario | ' + ' | '.join(labels) + ' |\n|'
+                + ' --- |' * (len(labels) + 1) + '\n')
+        for name, row in table.items():
+            f.write(f'| {name} | '
+                    + ' | '.join(row.get(l, '-') for l in labels) + ' |\n')
     os.replace(path + '.tmp', path)
     return path
 
