@@ -82,6 +82,18 @@ def setup(hugepages):
     return hostenv.hugepages(hugepages)
 
 
+def check_reachable(trees):
+    """Exit with the fix if the test user cannot run a build's dpdk-test
+    (a checkout under /root, mode 0700, is the usual cause)."""
+    for _, d in trees:
+        exe = os.path.join(os.path.abspath(d), "app", "test", "dpdk-test")
+        r = hostenv.run(["test", "-x", exe], 10, user=hostenv.TEST_USER)
+        if r.returncode != 0:
+            sys.exit("error: user %s cannot run %s: make every directory "
+                     "above it searchable by others (chmod o+x DIR) or "
+                     "put the checkout elsewhere" % (hostenv.TEST_USER, exe))
+
+
 @contextlib.contextmanager
 def dpdk_env(user):
     """Yield (huge_dir, runtime_dir) for one run as `user` (None: root):
@@ -182,6 +194,8 @@ def run_builds(args, runs, trees, run_build):
     done = {}
     try:
         with setup(args.hugepages):
+            if any(r.user for r in runs):
+                check_reachable(trees)
             for run in runs:
                 for label, d in trees:
                     if run.base and label == "base" and len(trees) > 1:
