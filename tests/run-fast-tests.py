@@ -68,8 +68,11 @@ def suite_tests(build):
         print("note: %s was configured without hugepages (fast-tests lacks "
               "the hugepage tests): meson setup --reconfigure" % build,
               flush=True)
-        subprocess.run(["meson", "setup", "--reconfigure", build],
-                       stdout=subprocess.DEVNULL, check=True)
+        with open(os.path.join(build, "meson-info", "meson-info.json")) as f:
+            src = json.load(f)["directories"]["source"]
+        subprocess.run(["meson", "setup", "--reconfigure", build, src],
+                       stdout=subprocess.DEVNULL, check=True,
+                       env=dict(os.environ, PATH=SYS_PATH))
     return names
 
 
