@@ -23,20 +23,42 @@ MESON_OPTIONS="
 	-Dwerror=true
 "
 
+NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
+
+# app/test/meson.build leaves every hugepage test (memory, malloc, memzone,
+# mempool, eal_flags ...) out of the suites when the kernel's pool is empty
+# at configure time. Give the pool one page for the configure step.
+configure() {
+	local before
+	before=$(cat "$NR_HUGEPAGES")
+	if [ "$before" = 0 ]; then
+		[ "$(id -u)" = 0 ] ||
+			die "configuring needs hugepages in the pool (else app/test drops its hugepage tests): run as root or echo 1 > $NR_HUGEPAGES"
+		echo 1 >"$NR_HUGEPAGES"
+	fi
+	# shellcheck disable=SC2086
+	CC="ccache gcc" meson setup $MESON_OPTIONS "$build" "$src" \
+		>"$build.configure.log" 2>&1 || {
+		[ "$before" = 0 ] && echo 0 >"$NR_HUGEPAGES"
+		die "meson setup of $src failed, see ${build#"$TOP"/}.configure.log"
+	}
+	[ "$before" = 0 ] && echo 0 >"$NR_HUGEPAGES"
+	grep -q 'hugepage availability: true' "$build.configure.log" ||
+		die "meson did not see hugepages while configuring $build: see ${build#"$TOP"/}.configure.log"
+	mv "$build.configure.log" "$build/configure.log"
+}
+
 # A build directory is trusted only if its configure step completed with the
 # current options; otherwise it is configured from scratch.
 stamp=$build/.project-options
 # shellcheck disable=SC2086
 wanted=$(echo $MESON_OPTIONS)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -f "$build/build.ninja" ]; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -f "$build/build.ninja" ] ||
+	! grep -q 'hugepage availability: true' "$build/configure.log"; then
 	rm -rf "$build"
 	mkdir -p "$(dirname "$build")"
 	note "configuring ${build#"$TOP"/}"
-	# shellcheck disable=SC2086
-	CC="ccache gcc" meson setup $MESON_OPTIONS "$build" "$src" \
-		>"$build.configure.log" 2>&1 ||
-		die "meson setup of $src failed, see ${build#"$TOP"/}.configure.log"
-	mv "$build.configure.log" "$build/configure.log"
+	configure
 	echo "$wanted" >"$stamp"
 fi
 note "building ${build#"$TOP"/}"
