@@ -38,7 +38,7 @@ CHECK_STAGES := \
 	"tools/check-series.sh" \
 	"$(PY) tests/run-host-tests.py $(BASE_BUILD) $(SERIES_BUILD)" \
 	"$(PY) tests/run-fast-tests.py $(BASE_BUILD) $(SERIES_BUILD)" \
-	"$(PY) testbed/run-scenarios.py --required --base $(BASE_BUILD) $(SERIES_BUILD)" \
+	"$(PY) testbed/fetch-assets.py && $(PY) testbed/run-scenarios.py --required --base $(BASE_BUILD) $(SERIES_BUILD)" \
 	"$(PY) bench/run-bench.py --quick --base-build $(BASE_BUILD) --series-build $(SERIES_BUILD)"
 
 check: deps
@@ -46,6 +46,7 @@ check: deps
 
 # The guest: dpdk-testpmd as uid 1000 through an emulated IOMMU.
 demo: series
+	$(PY) testbed/fetch-assets.py
 	$(PY) testbed/demo.py $(SERIES_BUILD)
 
 # Without the guest: testpmd with two net_null ports as the test user.
