@@ -371,7 +371,10 @@ def parse_console(text):
 
 
 def normalise(line):
+    """A line as recorded: addresses and the faulting device (whichever
+    NIC faults first) vary from run to run."""
     line = re.sub(r'0x[0-9a-fA-F]+', '0x?', line)
+    line = re.sub(r'device \[[0-9a-fA-F:.]+\]', 'device [?]', line)
     return ' '.join(line.split())
 
 
