@@ -107,7 +107,9 @@ tb_wait_forwarding() {
 # tb_run PROGRAM ARGS...: run one case as set up by the TB_* variables:
 #   TB_NAME, TB_UID, TB_MEMLOCK (bytes or unlimited), TB_LIMIT (seconds
 #   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
-#   TB_STRACE (1: record openat), TB_ENV (VAR=VALUE words).
+#   TB_STRACE (1: record openat; vfio: count VFIO DMA map/unmap ioctls
+#   per phase, phases split by write(-1, "NAME") markers), TB_ENV
+#   (VAR=VALUE words).
 tb_run() {
 	prog=${1##*/}
 	trace=/tmp/$TB_NAME.strace
@@ -115,6 +117,9 @@ tb_run() {
 	set -- dropuid -u "$TB_UID" -g "$TB_UID" -l "$TB_MEMLOCK" -- "$@"
 	if [ "$TB_STRACE" = 1 ]; then
 		set -- strace -f -qq --seccomp-bpf -e trace=openat -o "$trace" "$@"
+	elif [ "$TB_STRACE" = vfio ]; then
+		set -- strace -f -qq --seccomp-bpf -e trace=ioctl,write \
+			-e signal=none -o "$trace" "$@"
 	fi
 	echo "@@TB RUN $*"
 	dmesg -c > /dev/null
@@ -147,6 +152,16 @@ tb_run() {
 	if [ "$TB_STRACE" = 1 ]; then
 		echo "@@TB OPENAT $(wc -l < "$trace")"
 		grep pagemap "$trace" | head -5 | sed 's/^/@@TB PAGEMAP /'
+	elif [ "$TB_STRACE" = vfio ]; then
+		# "@@TB VFIO phase maps unmaps failed-maps", phase "init" first
+		awk 'BEGIN { p = "init"; n = 1; name[1] = p }
+		/write\(-1, "/ { split($0, f, "\""); p = f[2];
+			name[++n] = p }
+		/VFIO_IOMMU_MAP_DMA/ { map[p]++; if (/= -1/) bad[p]++ }
+		/VFIO_IOMMU_UNMAP_DMA/ { unmap[p]++ }
+		END { for (i = 1; i <= n; i++)
+			print "@@TB VFIO", name[i], map[name[i]] + 0,
+				unmap[name[i]] + 0, bad[name[i]] + 0 }' "$trace"
 	fi
 	rm -f "$trace" "$flag"
 	rm -rf /dev/hugepages/* /tmp/dpdk /var/run/dpdk

@@ -7,10 +7,13 @@ statically, dpdk-testpmd and dpdk-test of the build with their libraries
 (plus libgcc_s.so.1), strace with its libraries, and testbed/guest-init.sh as
 /init. The scenario script (/cases.sh) is appended per boot by the runner.
 
-Usage: make-initramfs.py BUILD_DIR KERNEL OUTPUT
+Usage: make-initramfs.py [--add SRC:NAME]... BUILD_DIR KERNEL OUTPUT
   KERNEL: 6.1 or 6.12 (as fetched by testbed/fetch-assets.py)
+  --add SRC:NAME  also the program SRC as /bin/NAME, with its libraries
+                  (e.g. a benchmark built against the build)
 """
 
+import argparse
 import lzma
 import os
 import re
@@ -171,7 +174,7 @@ def libgcc_s():
     return os.path.realpath(path)
 
 
-def build(build_dir, kernel, output):
+def build(build_dir, kernel, output, extra=()):
     assets = read_assets()
     key = 'KERNEL_' + kernel.replace('.', '_')
     if key + '_MODULES' not in assets:
@@ -180,6 +183,10 @@ def build(build_dir, kernel, output):
     for prog in DPDK_PROGRAMS:
         if not os.access(os.path.join(build_dir, prog), os.X_OK):
             die(f'{build_dir}/{prog} does not exist: build the tree first')
+    for src, name in extra:
+        if not os.access(src, os.X_OK) or '/' in name or not name:
+            die(f'--add {src}:{name}: SRC must be an executable and NAME '
+                'a file name (e.g. --add out/bench/bin/base/x:x-base)')
     strace = shutil.which('strace')
     if not strace:
         die('strace is not installed: run tools/install-deps.sh testbed')
@@ -195,6 +202,8 @@ def build(build_dir, kernel, output):
         for prog in DPDK_PROGRAMS:
             stage.add_program(os.path.join(build_dir, prog),
                               '/bin/' + os.path.basename(prog), strip=True)
+        for src, name in extra:
+            stage.add_program(src, '/bin/' + name, strip=True)
         gcc_s = libgcc_s()
         stage.add(gcc_s, '/lib/x86_64-linux-gnu/libgcc_s.so.1')
         stage.write('/etc/passwd', f'root:x:0:0::/root:/bin/sh\n'
@@ -216,9 +225,21 @@ def build(build_dir, kernel, output):
 
 
 def main():
-    if len(sys.argv) != 4:
-        die('usage: make-initramfs.py BUILD_DIR KERNEL(6.1|6.12) OUTPUT')
-    build(os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--add', action='append', default=[],
+                    metavar='SRC:NAME', help='also SRC as /bin/NAME')
+    ap.add_argument('build_dir')
+    ap.add_argument('kernel', help='6.1 or 6.12')
+    ap.add_argument('output')
+    args = ap.parse_args()
+    extra = []
+    for item in args.add:
+        src, sep, name = item.rpartition(':')
+        if not sep:
+            die(f'--add {item}: want SRC:NAME, e.g. --add '
+                'out/bench/bin/base/eal-init-cost:eal-init-cost-base')
+        extra.append((os.path.abspath(src), name))
+    build(os.path.abspath(args.build_dir), args.kernel, args.output, extra)
 
 
 if __name__ == '__main__':

@@ -56,6 +56,8 @@ FIELDS = {
     'expect': 'traffic',       # traffic, test-ok or error
     'error': '',               # expect=error: regex of the error line
     'no_pagemap': False,       # assert /proc/*/pagemap is never opened
+    'trace_vfio': False,       # count VFIO_IOMMU_(UN)MAP_DMA ioctls per
+                               # phase (strace; bench/vfio-bench.py)
     'base': True,              # also run on the base, compare the record
     'required': True,          # in the required matrix (make check)
 }
@@ -236,7 +238,8 @@ def case_script(sc):
     """The guest shell lines that run SC (see guest-init.sh tb_case)."""
     used = [bdf for bdf, drv in zip(NIC_BDFS, sc['drivers'])
             if drv != 'none']
-    prog = PROGRAMS[sc['program']]
+    # Other programs in the initramfs (make-initramfs.py --add) by name.
+    prog = PROGRAMS.get(sc['program'], sc['program'])
     args = [prog, '-l', '0-1', '-n', '1']
     for bdf in used:
         args += ['-a', bdf]
@@ -253,10 +256,17 @@ def case_script(sc):
     q = shlex.quote
     return (f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
             f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
-            f'TB_STRACE={1 if sc["no_pagemap"] else 0} '
+            f'TB_STRACE={strace_mode(sc)} '
             f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
             f'TB_BIND={q(bind)}\n'
             f'tb_case {sc["name"]} {" ".join(q(a) for a in args)}\n')
+
+
+def strace_mode(sc):
+    """guest-init.sh TB_STRACE: vfio (ioctls), 1 (openat) or 0."""
+    if sc.get('trace_vfio'):
+        return 'vfio'
+    return 1 if sc['no_pagemap'] else 0
 
 
 def boot_script(scs):
@@ -343,7 +353,8 @@ def parse_console(text):
         elif word == 'BEGIN':
             cur = cases[rest] = {'output': [], 'dmesg': [], 'rc': None,
                                  'timeout': False, 'pagemap': [],
-                                 'setup': [], 'end': False, 'openat': None}
+                                 'setup': [], 'end': False, 'openat': None,
+                                 'vfio': []}
             section = None
         elif cur is None:
             if word == 'SETUP-FAIL':
@@ -364,6 +375,9 @@ def parse_console(text):
             section = None
         elif word == 'PAGEMAP':
             cur['pagemap'].append(rest)
+        elif word == 'VFIO':
+            cur['vfio'].append(rest)
+            section = None
         elif word == 'END':
             cur['end'] = True
             cur, section = None, None
