@@ -74,6 +74,10 @@ tb_bind() {
 tb_hugepages() {
 	umount /dev/hugepages 2>/dev/null
 	echo 0 > /proc/sys/vm/nr_hugepages
+	# Many cases in one boot fragment the guest's memory: free the caches
+	# and compact it, so the pool gets contiguous 2 MiB pages.
+	echo 3 > /proc/sys/vm/drop_caches
+	echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
 	echo "$1" > /proc/sys/vm/nr_hugepages
 	got=$(cat /proc/sys/vm/nr_hugepages)
 	[ "$got" = "$1" ] || tb_fail_setup "only $got of $1 hugepages"

@@ -38,7 +38,7 @@ Run = collections.namedtuple("Run", "name user eal base", defaults=(None,))
 RUNS = [
     Run("root", False, []),
     Run("user", True, []),
-    # Run("user-dense", True, ["--iova-mode=dense"], base="user"),
+    Run("user-dense", True, ["--iova-mode=dense"], base="user"),
 ]
 SUITE = "fast-tests"
 # app/test/meson.build registers these only when hugepages exist at setup.

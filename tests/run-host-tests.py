@@ -44,7 +44,7 @@ RUNS = [
                    "mem", "misc")},
         eal_flags_file_prefix_autotest="checks the hugepage files of its "
         "own prefix, which --in-memory never creates")),
-    # Run("user-dense", True, ["--iova-mode=dense"], base="user"),
+    Run("user-dense", True, ["--iova-mode=dense"], base="user"),
 ]
 TIMEOUT = 120
 EXIT_SKIP = 77
