@@ -31,6 +31,11 @@ NO_PCI_ARGS = ["-a", "0000:00:00.0"]
 # ("allow and block can't be used at the same time").
 NO_ALLOW_TESTS = {"eal_flags_b_opt_autotest"}
 
+# Series autotests that check one IOVA mode and skip themselves in the
+# others: they apply only to the runs in that mode.
+DENSE_ONLY = {"iova_dense_autotest": "checks dense IOVAs, run by the "
+              "user-dense run (it skips itself in other modes)"}
+
 
 def read_list(path):
     """Names in a list file: one per line, '#' comments, blanks ignored."""

@@ -30,14 +30,16 @@ import gatelib  # noqa: E402
 import hostenv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-Run = collections.namedtuple("Run", "name user eal base", defaults=(None,))
+Run = collections.namedtuple("Run", "name user eal base cannot",
+                             defaults=(None, {}))
 
 # One line per run. name: label; user: as the test user?; eal: extra EAL
 # arguments for every test; base: for a series-only run, the run whose base
-# results it is compared with.
+# results it is compared with; cannot: {test: reason} for tests that cannot
+# apply.
 RUNS = [
-    Run("root", False, []),
-    Run("user", True, []),
+    Run("root", False, [], cannot=gatelib.DENSE_ONLY),
+    Run("user", True, [], cannot=gatelib.DENSE_ONLY),
     Run("user-dense", True, ["--iova-mode=dense"], base="user"),
 ]
 SUITE = "fast-tests"

@@ -34,13 +34,11 @@ Run = collections.namedtuple("Run", "name user eal base cannot",
 # One line per run. name: label; user: as the test user?; eal: extra EAL
 # arguments; base: for a series-only run, the run whose base results it is
 # compared with; cannot: {test: reason} for tests that cannot apply.
-DENSE_ONLY = {"iova_dense_autotest": "checks dense IOVAs, run by the "
-              "user-dense run (it skips itself in other modes)"}
 RUNS = [
-    Run("root", False, [], cannot=DENSE_ONLY),
-    Run("user", True, [], cannot=DENSE_ONLY),
+    Run("root", False, [], cannot=gatelib.DENSE_ONLY),
+    Run("user", True, [], cannot=gatelib.DENSE_ONLY),
     Run("user-inmem", True, ["--in-memory"], cannot=dict(
-        DENSE_ONLY,
+        gatelib.DENSE_ONLY,
         **{"eal_flags_%s_autotest" % t: "its child processes attach as "
            "secondaries, and an --in-memory primary shares no config"
            for t in ("c_opt", "main_opt", "hpet", "a_opt", "b_opt", "r_opt",
