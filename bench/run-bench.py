@@ -89,9 +89,18 @@ def parse_args():
                     "and the output says so")
     ap.add_argument("--no-user", action="store_true",
                     help="root only (skip the unprivileged runs)")
+    ap.add_argument("--no-testbed", action="store_true",
+                    help="host only: skip bench/vfio-bench.py (growth and "
+                    "VFIO map calls in the test bed's guest)")
+    ap.add_argument("--testbed-runs", type=int, default=5,
+                    help="timed runs per mode in the guest (default "
+                    "%(default)s)")
     ap.add_argument("--out", default=os.path.join(TOP, "out/bench"))
     args = ap.parse_args()
     if args.quick:
+        # make check runs the test bed matrix; the smoke run stays on the
+        # host.
+        args.no_testbed = True
         args.sizes, args.runs, args.warmup = "16,32", 1, 0
         args.grow_mib = min(args.grow_mib, 32)
         args.out = os.path.join(args.out, "quick")
@@ -514,6 +523,11 @@ def tables(res):
         "case", "-m", "mode", "segs", "lowest IOVA", "highest IOVA",
         "span MiB", "span/mem", "bits", "min bits"))
     peaks = {g["name"]: g for g in res["growth"]}
+    tail = []
+    if res["alloc_perf"]:
+        tail += alloc_perf_table(res["alloc_perf"])
+    if res["testbed"]:
+        tail += res["testbed"]["table"]
     for row in res["footprint"]:
         add(footprint_line(row["name"], row["size_mib"], row["iova_mode"],
                            row))
@@ -522,7 +536,7 @@ def tables(res):
             add(footprint_line("  grown by %d MiB" %
                                round(g["grow_bytes"] / 2 ** 20),
                                g["size_mib"], "", g["iova_at_peak"]))
-    out += res["unavailable"]
+    out += tail + res["unavailable"]
     return out
 
 
@@ -605,6 +619,78 @@ def write_json(res, path):
     os.replace(path + ".tmp", path)
 
 
+# ---------------------------------------------------------------- more
+
+ALLOC_PERF_TEST = "iova_alloc_perf_autotest"
+ALLOC_PERF_LINE = re.compile(r"^\s*(\d+) live blocks:\s+(\d+) get\+put "
+                             r"ops/s")
+
+
+def alloc_perf(build, runs):
+    """dpdk-test's IOVA allocator perf autotest (series only): get+put
+    ops/s per number of live ranges, `runs` times; (rows, None) or
+    (None, why it did not run)."""
+    test = os.path.join(build, "app", "test", "dpdk-test")
+    argv = [test, "-l", "0", "--no-huge", "--no-shconf", "-m", "64",
+            "--no-pci", "--file-prefix", "benchperf%d" % os.getpid()]
+    samples = {}
+    for _ in range(runs):
+        try:
+            r = hostenv.run(argv, CMD_TIMEOUT,
+                            env={"DPDK_TEST": ALLOC_PERF_TEST})
+        except subprocess.TimeoutExpired:
+            return None, "no result after %d s" % CMD_TIMEOUT
+        found = [ALLOC_PERF_LINE.match(t) for t in r.stdout.splitlines()]
+        found = [m for m in found if m]
+        if r.returncode != 0 or "Test OK" not in r.stdout or not found:
+            lines = [t for t in r.stdout.splitlines() if t.strip()]
+            return None, "exit %d: %s" % (r.returncode, (
+                [t for t in lines if "not found" in t.lower() or
+                 "fail" in t.lower()] or lines[-1:] or ["no output"])[0])
+        for m in found:
+            samples.setdefault(int(m.group(1)), []).append(int(m.group(2)))
+    rows = [{"live": live, "ops_s": stats(v)}
+            for live, v in sorted(samples.items())]
+    for row in rows:
+        row["x_smallest"] = ratio(row["ops_s"]["median"],
+                                  rows[0]["ops_s"]["median"])
+    return rows, None
+
+
+def alloc_perf_table(rows):
+    out = ["\nIOVA allocator (dpdk-test %s, series): get+put operations "
+           "per second against the live ranges, median [min-max] of %d" %
+           (ALLOC_PERF_TEST, rows[0]["ops_s"]["n"])]
+    out.append("%12s%34s%14s" % ("live ranges", "ops/s", "x smallest"))
+    for row in rows:
+        st = row["ops_s"]
+        out.append("%12d%34s%14s" % (row["live"], "%.3g [%.3g-%.3g]" % (
+            st["median"], st["min"], st["max"]),
+            fmt(row["x_smallest"], "%.3f")))
+    return out
+
+
+def testbed_part(args, series_build, dense_reason):
+    """bench/vfio-bench.py (growth and VFIO map calls in the guest): its
+    results, or None and the reason."""
+    path = os.path.join(args.out, "vfio.json")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    modes = "base:va,series:va" + ("" if dense_reason else ",series:dense")
+    r = subprocess.run([sys.executable,
+                        os.path.join(TOP, "bench", "vfio-bench.py"),
+                        "--base-build", args.base_build,
+                        "--series-build", series_build, "--modes", modes,
+                        "--grow-mib", str(args.grow_mib or 1024),
+                        "--runs", str(args.testbed_runs),
+                        "--out", args.out])
+    if not os.path.exists(path):
+        return None, "bench/vfio-bench.py exit %d, no results (see above)" \
+            % r.returncode
+    with open(path) as f:
+        return json.load(f), None
+
+
 # ---------------------------------------------------------------- main
 
 def pages_for(sizes, grow):
@@ -672,6 +758,20 @@ def main():
              if len(users) > 1 else "root only"))
         measure(cases, args, rtdirs)
 
+    perf, perf_why = None, "the series build is the base build"
+    if series_build != args.base_build:
+        perf, perf_why = alloc_perf(series_build, min(args.runs, 3))
+    if perf_why:
+        unavailable.append("SKIP IOVA allocator micro-benchmark: %s" %
+                           perf_why)
+    testbed, testbed_why = None, "not in --quick (make check runs the " \
+        "test bed matrix)" if args.quick else "--no-testbed"
+    if not args.no_testbed:
+        log("\ntest bed part: bench/vfio-bench.py")
+        testbed, testbed_why = testbed_part(args, series_build, dense_reason)
+    if testbed_why:
+        unavailable.append("%s test bed part: %s" % (
+            "NOTE" if args.no_testbed else "FAILED", testbed_why))
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "machine": machine(),
            "config": {"sizes_mib": sizes, "runs": args.runs,
@@ -682,6 +782,7 @@ def main():
                       "series_is_base": series_build == args.base_build},
            "summary": summarize(cases, args), "growth": growth(cases),
            "footprint": footprint(cases), "unavailable": unavailable,
+           "alloc_perf": perf, "testbed": testbed,
            "cases": [{"name": c.name(), **c.line, "size_mib": c.size,
                       "argv": c.argv, "errors": c.errors,
                       "samples": c.samples} for c in cases],
@@ -704,7 +805,9 @@ def main():
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     path = os.path.join(args.out, "results.json")
     write_json(res, path)
-    failed = sum(1 for c in cases if c.errors)
+    failed = sum(1 for c in cases if c.errors) + \
+        (1 if testbed_why and not args.no_testbed else 0) + \
+        (1 if testbed and testbed["errors"] else 0)
     log("\nresults: %s%s (%.0f s)" % (os.path.relpath(path),
                                       ", " + os.path.relpath(png)
                                       if have_plot else "", res["elapsed_s"]))
