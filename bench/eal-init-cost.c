@@ -17,8 +17,11 @@
  *                           {segs, bytes, lo, hi, span, bits}; hi is the end
  *                           (exclusive), bits = address bits needed for hi - 1
  *   grow                    with --grow-mib: {pieces, bytes, alloc_s,
- *                           free_s, iova} where bytes is the sum of the
- *                           pieces and iova the footprint at the peak
+ *                           free_s, alloc_step_s, free_step_s, iova}
+ *                           where bytes is the sum of the pieces, *_step_s
+ *                           the median time of one rte_malloc / rte_free
+ *                           (steady against a few disturbed steps) and
+ *                           iova the footprint at the peak
  * Before each phase after init it writes the phase's name to fd -1 (EBADF,
  * no effect) so that an strace of the run splits into phases: "grow",
  * "free", "cleanup" (bench/vfio-bench.py counts VFIO ioctls per phase).
@@ -167,6 +170,22 @@ parse_app_args(int argc, char **argv, size_t *grow, size_t *step)
 	return 0;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of v[0..n-1] (reorders v). */
+static double
+median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Room left in each growth step for the malloc element header. */
 #define PIECE_SLACK 4096
 
@@ -175,20 +194,27 @@ static int
 grow_heap(size_t grow, size_t step)
 {
 	size_t n = grow / step, piece = step - PIECE_SLACK, i;
-	double t0, t1, t2;
+	double t0, t1, t2, *dt;
 	void **ptrs;
 
 	ptrs = calloc(n, sizeof(*ptrs));
-	if (ptrs == NULL) {
+	dt = calloc(n, sizeof(*dt));
+	if (ptrs == NULL || dt == NULL) {
 		fprintf(stderr, "eal-init-cost: out of memory\n");
+		free(ptrs);
+		free(dt);
 		return -1;
 	}
 	mark_phase("grow");
 	t0 = now();
+	t1 = t0;
 	for (i = 0; i < n; i++) {
 		ptrs[i] = rte_malloc(NULL, piece, 0);
 		if (ptrs[i] == NULL)
 			break;
+		t2 = now();
+		dt[i] = t2 - t1;
+		t1 = t2;
 	}
 	t1 = now();
 	if (i < n) {
@@ -198,18 +224,26 @@ grow_heap(size_t grow, size_t step)
 		while (i > 0)
 			rte_free(ptrs[--i]);
 		free(ptrs);
+		free(dt);
 		return -1;
 	}
 	fprintf(result, ", \"grow\": {\"pieces\": %zu, \"bytes\": %zu, "
-		"\"alloc_s\": %.6f, \"iova\": ", n, n * piece, t1 - t0);
+		"\"alloc_s\": %.6f, \"alloc_step_s\": %.9f, \"iova\": ",
+		n, n * piece, t1 - t0, median(dt, n));
 	print_footprint();
 	mark_phase("free");
-	t1 = now();
-	for (i = 0; i < n; i++)
+	t0 = now();
+	t1 = t0;
+	for (i = 0; i < n; i++) {
 		rte_free(ptrs[i]);
-	t2 = now();
-	fprintf(result, ", \"free_s\": %.6f}", t2 - t1);
+		t2 = now();
+		dt[i] = t2 - t1;
+		t1 = t2;
+	}
+	fprintf(result, ", \"free_s\": %.6f, \"free_step_s\": %.9f}",
+		t1 - t0, median(dt, n));
 	free(ptrs);
+	free(dt);
 	return 0;
 }
 

@@ -71,6 +71,9 @@ def parse_args():
                     help="timed runs per mode (default %(default)s)")
     ap.add_argument("--warmup", type=int, default=1,
                     help="warm-up runs per mode (default %(default)s)")
+    ap.add_argument("--memlock", default="",
+                    help="RLIMIT_MEMLOCK in the guest: bytes, K/M/G or "
+                    "unlimited (default: what the run pins, plus 64 MiB)")
     ap.add_argument("--limit", type=int, default=120,
                     help="seconds one run may take in the guest "
                     "(default %(default)s)")
@@ -84,6 +87,11 @@ def parse_args():
                      "series, e.g. base:va,series:dense")
         modes.append((build, iova))
     args.modes = modes
+    try:
+        args.memlock = args.memlock and tblib.parse_size(args.memlock,
+                                                         "--memlock")
+    except tblib.DataError as e:
+        ap.error(str(e))
     if args.grow_mib <= 0 or args.grow_mib % PAGE_MIB or \
             args.init_mib <= 0 or args.init_mib % PAGE_MIB:
         ap.error("--grow-mib and --init-mib must be positive multiples "
@@ -114,7 +122,8 @@ def scenario(name, build, iova, args, trace):
     pages = (args.init_mib + args.grow_mib) // PAGE_MIB + 16
     return dict(tblib.FIELDS, name=name, program="eal-init-cost-" + build,
                 drivers=["vfio-pci", "none"], uid=1000,
-                memlock=str((pages * PAGE_MIB + 64) << 20), hugepages=pages,
+                memlock=args.memlock or str((pages * PAGE_MIB + 64) << 20),
+                hugepages=pages,
                 eal=["--in-memory", "-m", str(args.init_mib),
                      "--iova-mode=" + iova, "--",
                      "--grow-mib", str(args.grow_mib)],
@@ -221,7 +230,9 @@ def growth_rows(scs, results, args):
                "runs": len(samples),
                "init_s": rb.stats([s["init_s"] for s in samples]),
                "alloc_s": rb.stats([g["alloc_s"] for g in grown]),
-               "free_s": rb.stats([g["free_s"] for g in grown])}
+               "free_s": rb.stats([g["free_s"] for g in grown]),
+               "alloc_step_s": rb.stats([g["alloc_step_s"] for g in grown]),
+               "free_step_s": rb.stats([g["free_step_s"] for g in grown])}
         if samples:
             row.update(iova_mode=samples[0]["iova_mode"],
                        grow_bytes=grown[0]["bytes"],
@@ -232,7 +243,8 @@ def growth_rows(scs, results, args):
         rows.append(row)
     ref = rows[0]
     for row in rows:
-        for key in ("init_s", "alloc_s", "free_s"):
+        for key in ("init_s", "alloc_s", "free_s", "alloc_step_s",
+                    "free_step_s"):
             row[key + "_x_ref"] = {
                 est: rb.ratio(row[key][est] if row[key] else None,
                               ref[key][est] if ref[key] else None)
@@ -269,19 +281,27 @@ def vfio_rows(scs, results, args, limit):
     return rows
 
 
+def fmt_ms(st):
+    if not st:
+        return "FAILED"
+    return "%.3f [%.3f-%.3f]" % (st["median"] * 1e3, st["min"] * 1e3,
+                                 st["max"] * 1e3)
+
+
 def table(res):
     out = []
     add = out.append
     cfg = res["config"]
     g = res["growth"]
     ref = g[0]["name"]
+    memlock = cfg["memlock"] if cfg["memlock"] == "unlimited" else \
+        "%d MiB" % (int(cfg["memlock"]) >> 20)
     add("\nTest bed (QEMU %s TCG guest, intel-iommu aw-bits 39, virtio-net "
-        "on vfio-pci, uid 1000, memlock %d MiB): runtime growth, rte_malloc "
+        "on vfio-pci, uid 1000, memlock %s): runtime growth, rte_malloc "
         "%d MiB in %d MiB steps after init (-m %d, --in-memory), then "
         "rte_free; median [min-max] of %d runs after %d warm-up; ratio "
-        "to %s" % (cfg["qemu"], int(cfg["memlock"]) >> 20, cfg["grow_mib"],
-                   PAGE_MIB, cfg["init_mib"], cfg["runs"], cfg["warmup"],
-                   ref))
+        "to %s" % (cfg["qemu"], memlock, cfg["grow_mib"], PAGE_MIB,
+                   cfg["init_mib"], cfg["runs"], cfg["warmup"], ref))
     add("%-16s%6s%24s%24s%24s%12s%12s" % (
         "case", "mode", "init s", "alloc s", "free s", "alloc x",
         "free x"))
@@ -296,6 +316,19 @@ def table(res):
                      for e in rb.ESTIMATORS),
             "/".join(rb.fmt(row["free_s_x_ref"][e], "%.2f")
                      for e in rb.ESTIMATORS)))
+    add("\nTest bed: the median 2 MiB step of each run (one rte_malloc, "
+        "one rte_free; steady against a few disturbed steps), median "
+        "[min-max] over the runs, ms; ratio to %s" % ref)
+    add("%-16s%26s%26s%12s%12s" % ("case", "alloc step ms", "free step ms",
+                                   "alloc x", "free x"))
+    add("%-16s%26s%26s%12s%12s" % ("", "", "", "median/min", "median/min"))
+    for row in g:
+        add("%-16s%26s%26s%12s%12s" % (
+            row["name"], *[fmt_ms(row[k]) for k in ("alloc_step_s",
+                                                    "free_step_s")],
+            *["/".join(rb.fmt(row[k + "_x_ref"][e], "%.2f")
+                       for e in rb.ESTIMATORS)
+              for k in ("alloc_step_s", "free_step_s")]))
     add("\nTest bed: VFIO_IOMMU_MAP_DMA / UNMAP_DMA ioctls (strace) per "
         "phase, map calls per GiB mapped, live DMA entries at the growth "
         "peak; type1 dma_entry_limit %s: GiB mappable at that density" %
