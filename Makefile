@@ -54,6 +54,7 @@ demo-host: series
 	$(PY) tools/demo-host.py $(SERIES_BUILD)
 
 bench: series
+	$(PY) testbed/fetch-assets.py
 	$(PY) bench/run-bench.py --base-build $(BASE_BUILD) --series-build $(SERIES_BUILD)
 
 tree: deps
