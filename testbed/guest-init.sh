@@ -70,17 +70,19 @@ tb_bind() {
 	esac
 }
 
-# tb_hugepages COUNT: COUNT 2 MiB pages on a fresh hugetlbfs for $TB_UID.
+# tb_hugepages COUNT: COUNT free 2 MiB pages on a fresh hugetlbfs for
+# $TB_UID. The pool is kept from case to case in a boot and resized only
+# when a case asks for another count: giving it back and reserving it again
+# after many cases finds the guest's memory too fragmented.
 tb_hugepages() {
 	umount /dev/hugepages 2>/dev/null
-	echo 0 > /proc/sys/vm/nr_hugepages
-	# Many cases in one boot fragment the guest's memory: free the caches
-	# and compact it, so the pool gets contiguous 2 MiB pages.
-	echo 3 > /proc/sys/vm/drop_caches
-	echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
-	echo "$1" > /proc/sys/vm/nr_hugepages
-	got=$(cat /proc/sys/vm/nr_hugepages)
-	[ "$got" = "$1" ] || tb_fail_setup "only $got of $1 hugepages"
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" != "$1" ]; then
+		echo 3 > /proc/sys/vm/drop_caches
+		echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
+		echo "$1" > /proc/sys/vm/nr_hugepages
+	fi
+	got=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+	[ "$got" = "$1" ] || tb_fail_setup "only $got of $1 hugepages free"
 	mount -t hugetlbfs -o "uid=$TB_UID,gid=$TB_UID,mode=0770" nodev \
 		/dev/hugepages
 }
