@@ -14,6 +14,7 @@ the series build, for one run (root, user, ...):
 """
 
 import argparse
+import collections
 import contextlib
 import os
 import sys
@@ -30,6 +31,13 @@ NO_PCI_ARGS = ["-a", "0000:00:00.0"]
 # The one test whose children combine -b with the inherited allow list
 # ("allow and block can't be used at the same time").
 NO_ALLOW_TESTS = {"eal_flags_b_opt_autotest"}
+
+# One run of a runner. name: label; user: as the test user?; eal: extra EAL
+# arguments for every test; base: for a series-only run, the run whose base
+# results it is compared with; cannot: {test: reason} for tests that cannot
+# apply to this run.
+Run = collections.namedtuple("Run", "name user eal base cannot",
+                             defaults=(None, {}))
 
 # Series autotests that check one IOVA mode and skip themselves in the
 # others: they apply only to the runs in that mode.

@@ -15,7 +15,6 @@ tests/as-test-user.py`. meson's logs of each run land in
 out/tests/fast-tests/BUILD-RUN/ (testlog.json, testlog.txt).
 """
 
-import collections
 import glob
 import json
 import os
@@ -30,13 +29,9 @@ import gatelib  # noqa: E402
 import hostenv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-Run = collections.namedtuple("Run", "name user eal base cannot",
-                             defaults=(None, {}))
+Run = gatelib.Run
 
-# One line per run. name: label; user: as the test user?; eal: extra EAL
-# arguments for every test; base: for a series-only run, the run whose base
-# results it is compared with; cannot: {test: reason} for tests that cannot
-# apply.
+# One line per run (fields: gatelib.Run).
 RUNS = [
     Run("root", False, [], cannot=gatelib.DENSE_ONLY),
     Run("user", True, [], cannot=gatelib.DENSE_ONLY),

@@ -15,7 +15,6 @@ only one visible, in a private mount namespace) and runtime directory.
 Outputs land in out/tests/host-tests/BUILD-RUN/TEST.log.
 """
 
-import collections
 import os
 import shutil
 import subprocess
@@ -28,12 +27,9 @@ import gatelib  # noqa: E402
 import hostenv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-Run = collections.namedtuple("Run", "name user eal base cannot",
-                             defaults=(None, {}))
+Run = gatelib.Run
 
-# One line per run. name: label; user: as the test user?; eal: extra EAL
-# arguments; base: for a series-only run, the run whose base results it is
-# compared with; cannot: {test: reason} for tests that cannot apply.
+# One line per run (fields: gatelib.Run).
 RUNS = [
     Run("root", False, [], cannot=gatelib.DENSE_ONLY),
     Run("user", True, [], cannot=gatelib.DENSE_ONLY),
