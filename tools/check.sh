@@ -8,6 +8,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+# count WORD LINE: N of "N WORD" in a runner's closing line, 0 if absent.
+count() {
+	echo "$2" | sed -nE "s/.*(^|[^0-9])([0-9]+) $1.*/\2/p" | grep . || echo 0
+}
+
 mkdir -p "$OUT/results"
 total_pass=0
 total_fail=0
@@ -27,12 +32,11 @@ for stage in "$@"; do
 		status=1
 		continue
 	fi
-	p=$(echo "$line" | grep -oE '[0-9]+ passed' | cut -d' ' -f1)
-	f=$(echo "$line" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
-	s=$(echo "$line" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1) || s=0
+	p=$(count passed "$line")
+	f=$(count failed "$line")
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	total_skip=$((total_skip + ${s:-0}))
+	total_skip=$((total_skip + $(count skipped "$line")))
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "FAIL: stage '$stage' exited $rc"
 		total_fail=$((total_fail + 1))

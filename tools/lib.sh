@@ -14,7 +14,6 @@ BASE_BUILD=$OUT/base/build
 SERIES_SRC=$OUT/series/src
 SERIES_BUILD=$OUT/series/build
 TREE_SRC=$OUT/tree/src
-TREE_BUILD=$OUT/tree/build
 SERIES_DIR=$TOP/series
 
 # The identity the pristine base commit is made with (not a series author).
@@ -30,11 +29,6 @@ die() {
 
 note() {
 	echo "== $*"
-}
-
-# Write a file atomically: callers produce $1.tmp, then commit it.
-commit_file() {
-	mv -f "$1.tmp" "$1"
 }
 
 # Debian's python3 (with python3-pyelftools) before any user-installed one.
