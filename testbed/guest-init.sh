@@ -31,12 +31,35 @@ tb_modules() {
 	modprobe vfio_iommu_type1 $unsafe || tb_fail_setup "modprobe vfio_iommu_type1"
 	modprobe vfio-pci || tb_fail_setup "modprobe vfio-pci"
 	modprobe uio_pci_generic || tb_fail_setup "modprobe uio_pci_generic"
+	TB_DMA_DEFAULT=$(cat $TB_DMA_PARAM)
 	echo "@@TB KERNEL $(uname -r)"
 	for d in /sys/bus/pci/devices/*; do
 		g=$(readlink "$d/iommu_group")
 		echo "@@TB PCI ${d##*/} $(cat "$d/vendor"):$(cat "$d/device")" \
 			"group=${g##*/} type=$(cat "$d/iommu_group/type" 2>/dev/null)"
 	done
+}
+
+# The maps a VFIO type1 container takes (read when a container is opened).
+TB_DMA_PARAM=/sys/module/vfio_iommu_type1/parameters/dma_entry_limit
+
+# tb_dma_limit COUNT: set it for the case (0: back to the default).
+tb_dma_limit() {
+	if [ "$1" = 0 ]; then
+		echo "$TB_DMA_DEFAULT" > $TB_DMA_PARAM
+	else
+		echo "$1" > $TB_DMA_PARAM || tb_fail_setup "dma_entry_limit $1"
+	fi
+}
+
+# tb_secondary: run $TB_SECONDARY (with $TB_SECONDARY_ENV) as the case's
+# user beside the primary, to its end; its output joins the primary's.
+tb_secondary() {
+	echo "@@TB SECONDARY"
+	# shellcheck disable=SC2086
+	env HOME=/tmp $TB_SECONDARY_ENV dropuid -u "$TB_UID" -g "$TB_UID" \
+		-l "$TB_MEMLOCK" -- $TB_SECONDARY < /dev/null
+	echo "@@TB SECONDARY-RC $?"
 }
 
 # tb_bind BDF DRIVER: bind with driver_override ("none": leave unbound)
@@ -115,9 +138,11 @@ tb_wait_forwarding() {
 #   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
 #   TB_STRACE (1: record openat; vfio: count VFIO DMA map/unmap ioctls
 #   per phase, phases split by write(-1, "NAME") markers), TB_ENV
-#   (VAR=VALUE words).
+#   (VAR=VALUE words), TB_SECONDARY (a program and its arguments run once
+#   forwarding started, see tb_secondary).
 tb_run() {
 	prog=${1##*/}
+	sprog=${TB_SECONDARY%% *}
 	trace=/tmp/$TB_NAME.strace
 	flag=/tmp/$TB_NAME.timeout
 	set -- dropuid -u "$TB_UID" -g "$TB_UID" -l "$TB_MEMLOCK" -- "$@"
@@ -136,10 +161,12 @@ tb_run() {
 	env HOME=/tmp $TB_ENV "$@" < /dev/null &
 	pid=$!
 	(sleep "$TB_LIMIT"; echo > "$flag"; kill -KILL $pid;
-		kill -KILL $(pidof "$prog") 2>/dev/null) &
+		kill -KILL $(pidof "$prog" $sprog) 2>/dev/null) &
 	wd=$!
 	if [ "$TB_STOP" != 0 ]; then
 		tb_wait_forwarding "$prog" $pid
+		[ -n "$TB_SECONDARY" ] && kill -0 $pid 2>/dev/null &&
+			tb_secondary
 		waited=0
 		while [ $waited -lt "$TB_STOP" ] && kill -0 $pid 2>/dev/null; do
 			sleep 1
@@ -183,7 +210,9 @@ tb_case() {
 		tb_bind "${b%%=*}" "${b#*=}"
 	done
 	tb_hugepages "$TB_HUGEPAGES"
+	tb_dma_limit "$TB_DMA_LIMIT"
 	tb_run "$@"
+	tb_dma_limit 0
 	echo "@@TB END $TB_NAME"
 }
 

@@ -4,8 +4,9 @@
 DPDK build directory and one fetched kernel: busybox, the vfio / uio /
 virtio-iommu modules with their dependencies, testbed/dropuid.c built
 statically, dpdk-testpmd and dpdk-test of the build with their libraries
-(plus libgcc_s.so.1), strace with its libraries, and testbed/guest-init.sh as
-/init. The scenario script (/cases.sh) is appended per boot by the runner.
+(plus libgcc_s.so.1), testbed/autotest-secondary.c built against the build
+when its tree has the autotests it runs, strace with its libraries, and
+testbed/guest-init.sh as /init. The scenario script (/cases.sh) is appended per boot by the runner.
 
 Usage: make-initramfs.py [--add SRC:NAME]... BUILD_DIR KERNEL OUTPUT
   KERNEL: 6.1 or 6.12 (as fetched by testbed/fetch-assets.py)
@@ -14,6 +15,7 @@ Usage: make-initramfs.py [--add SRC:NAME]... BUILD_DIR KERNEL OUTPUT
 """
 
 import argparse
+import json
 import lzma
 import os
 import re
@@ -31,6 +33,8 @@ MODULES = ['vfio', 'vfio_iommu_type1', 'vfio_virqfd', 'irqbypass',
            'vfio-pci-core', 'vfio-pci', 'virtio-iommu', 'uio',
            'uio_pci_generic']
 DPDK_PROGRAMS = ['app/dpdk-testpmd', 'app/test/dpdk-test']
+# Autotests of the series built into /bin/autotest-secondary.
+SECONDARY_AUTOTESTS = ['app/test/test_eal_vfio_dma.c']
 TB_UID = 1000
 
 
@@ -165,6 +169,35 @@ def build_dropuid(stage, tmp):
     stage.add(binary, '/bin/dropuid', 0o755)
 
 
+def build_autotest_secondary(stage, tmp, build_dir):
+    """testbed/autotest-secondary.c with the tree's SECONDARY_AUTOTESTS,
+    linked like the build's programs, as /bin/autotest-secondary. A tree
+    without those autotests (the base) gets none."""
+    with open(os.path.join(build_dir, 'meson-info', 'meson-info.json')) as f:
+        src = json.load(f)['directories']['source']
+    tests = [os.path.join(src, t) for t in SECONDARY_AUTOTESTS]
+    if not all(os.path.exists(t) for t in tests):
+        return
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(build_dir,
+                                                        'meson-uninstalled'))
+    r = subprocess.run(['pkg-config', '--cflags', '--static', '--libs',
+                        'libdpdk'], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        die(f'pkg-config libdpdk of {build_dir}: {r.stdout.strip()}')
+    binary = os.path.join(tmp, 'autotest-secondary')
+    # the flags dpdk-test is built with
+    r = subprocess.run(['gcc', '-O2', '-Wall', '-Werror', '-o', binary,
+                        '-DALLOW_EXPERIMENTAL_API', '-DALLOW_INTERNAL_API',
+                        '-I', os.path.join(src, 'app', 'test'),
+                        os.path.join(HERE, 'autotest-secondary.c')] + tests
+                       + r.stdout.split(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        die('cannot build testbed/autotest-secondary.c: ' + r.stdout.strip())
+    stage.add_program(binary, '/bin/autotest-secondary', strip=True)
+
+
 def libgcc_s():
     r = subprocess.run(['gcc', '-print-file-name=libgcc_s.so.1'],
                        stdout=subprocess.PIPE, text=True)
@@ -202,6 +235,7 @@ def build(build_dir, kernel, output, extra=()):
         for prog in DPDK_PROGRAMS:
             stage.add_program(os.path.join(build_dir, prog),
                               '/bin/' + os.path.basename(prog), strip=True)
+        build_autotest_secondary(stage, tmp, build_dir)
         for src, name in extra:
             stage.add_program(src, '/bin/' + name, strip=True)
         gcc_s = libgcc_s()

@@ -42,6 +42,8 @@ FIELDS = {
     'cmdline': '',             # extra guest kernel arguments (iommu=pt)
     'nic': 'virtio-net',       # virtio-net or e1000e (both NICs)
     'drivers': ['vfio-pci', 'vfio-pci'],  # per NIC; "none": unbound
+    'allow': [0, 1],           # NICs (0, 1) given with -a at start; a
+                               # bound NIC left out is there to hotplug
     'uid': 1000,
     'memlock': '1G',           # RLIMIT_MEMLOCK: bytes, K/M/G, unlimited
     'hugepages': 256,          # 2 MiB pages
@@ -50,11 +52,21 @@ FIELDS = {
     'testpmd': ['--forward-mode=io', '--tx-first', '--stats-period', '1',
                 '--total-num-mbufs=8192'],
     'autotest': '',            # dpdk-test: the DPDK_TEST name
+    'commands': [],            # testpmd: commands run after init, before
+                               # forwarding (--cmdline-file)
+    'secondary': '',           # testpmd: an autotest run by a secondary
+                               # dpdk-test while the primary forwards;
+                               # forwarding must go on after it
+    'dma_entry_limit': 0,      # vfio_iommu_type1 dma_entry_limit (VFIO
+                               # maps per container) for the case; 0:
+                               # the kernel's default
     'seconds': 5,              # testpmd: SIGINT this long after forwarding
                                # starts (a worker thread runs)
     'limit': 60,               # guest-side SIGKILL after this long
     'expect': 'traffic',       # traffic, test-ok or error
     'error': '',               # expect=error: regex of the error line
+    'lines': [],               # regexes that must match the output
+    'forbid': [],              # regexes that must not match the output
     'no_pagemap': False,       # assert /proc/*/pagemap is never opened
     'trace_vfio': False,       # count VFIO_IOMMU_(UN)MAP_DMA ioctls per
                                # phase (strace; bench/vfio-bench.py)
@@ -126,6 +138,21 @@ def check_scenario(sc, where):
         raise DataError(f'{where}: expect = "error" needs error = "regex"')
     if sc['program'] == 'dpdk-test' and not sc['autotest']:
         raise DataError(f'{where}: program dpdk-test needs autotest')
+    if sc['program'] != 'testpmd' and (sc['commands'] or sc['secondary']):
+        raise DataError(f'{where}: commands and secondary are for program '
+                        'testpmd')
+    if not set(sc['allow']) <= {0, 1}:
+        raise DataError(f'{where}: allow lists NICs by index: 0, 1')
+    if not isinstance(sc['dma_entry_limit'], int) or \
+            sc['dma_entry_limit'] < 0:
+        raise DataError(f'{where}: dma_entry_limit must be a count (0: the '
+                        'kernel default)')
+    for key in ('lines', 'forbid', 'error'):
+        for pat in sc[key] if key != 'error' else [sc[key]]:
+            try:
+                re.compile(pat)
+            except re.error as e:
+                raise DataError(f'{where}: {key} "{pat}" is not a regex: {e}')
     sc['memlock'] = parse_size(sc['memlock'], where)
     sc['qemu'], sc['kernel'] = str(sc['qemu']), str(sc['kernel'])
 
@@ -236,30 +263,45 @@ def qemu_command(sc, assets, accel, initrd, log):
 
 def case_script(sc):
     """The guest shell lines that run SC (see guest-init.sh tb_case)."""
-    used = [bdf for bdf, drv in zip(NIC_BDFS, sc['drivers'])
-            if drv != 'none']
+    bound = [(i, bdf) for i, (bdf, drv) in enumerate(zip(NIC_BDFS,
+                                                         sc['drivers']))
+             if drv != 'none']
+    allowed = [bdf for i, bdf in bound if i in sc['allow']]
+    # -a for the NICs used from the start; with none, -b keeps the bound
+    # ones (left for hotplug) from the probe
+    devargs = [w for bdf in allowed for w in ('-a', bdf)] or \
+        [w for _, bdf in bound for w in ('-b', bdf)]
     # Other programs in the initramfs (make-initramfs.py --add) by name.
     prog = PROGRAMS.get(sc['program'], sc['program'])
-    args = [prog, '-l', '0-1', '-n', '1']
-    for bdf in used:
-        args += ['-a', bdf]
-    args += sc['eal']
+    args = [prog, '-l', '0-1', '-n', '1'] + devargs + sc['eal']
     env = ''
     stop = 0
+    secondary, secondary_env = '', ''
+    q = shlex.quote
+    lines = ''
     if sc['program'] == 'testpmd':
         args += ['--'] + sc['testpmd']
         stop = sc['seconds']
+        if sc['commands']:
+            cmds = f'/tmp/{sc["name"]}.cmds'
+            lines += f'printf "%s\\n" {" ".join(q(c) for c in sc["commands"])} > {cmds}\n'
+            args.append('--cmdline-file=' + cmds)
+        if sc['secondary']:
+            secondary = ' '.join(['autotest-secondary', '-l', '0', '-n',
+                                  '1', '--proc-type=secondary'] + devargs)
+            secondary_env = 'DPDK_TEST=' + sc['secondary']
     else:
         env = 'DPDK_TEST=' + sc['autotest']
     bind = ' '.join(f'{bdf}={drv}'
                     for bdf, drv in zip(NIC_BDFS, sc['drivers']))
-    q = shlex.quote
-    return (f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
-            f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
-            f'TB_STRACE={strace_mode(sc)} '
-            f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
-            f'TB_BIND={q(bind)}\n'
-            f'tb_case {sc["name"]} {" ".join(q(a) for a in args)}\n')
+    return lines + (
+        f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
+        f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
+        f'TB_STRACE={strace_mode(sc)} '
+        f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
+        f'TB_BIND={q(bind)} TB_DMA_LIMIT={sc["dma_entry_limit"]} '
+        f'TB_SECONDARY={q(secondary)} TB_SECONDARY_ENV={q(secondary_env)}\n'
+        f'tb_case {sc["name"]} {" ".join(q(a) for a in args)}\n')
 
 
 def strace_mode(sc):
@@ -354,7 +396,8 @@ def parse_console(text):
             cur = cases[rest] = {'output': [], 'dmesg': [], 'rc': None,
                                  'timeout': False, 'pagemap': [],
                                  'setup': [], 'end': False, 'openat': None,
-                                 'vfio': []}
+                                 'vfio': [], 'secondary_rc': None,
+                                 'after_secondary': None}
             section = None
         elif cur is None:
             if word == 'SETUP-FAIL':
@@ -366,6 +409,9 @@ def parse_console(text):
         elif word == 'RC':
             cur['rc'] = int(rest)
             section = None
+        elif word == 'SECONDARY-RC':
+            cur['secondary_rc'] = int(rest)
+            cur['after_secondary'] = len(cur['output'])
         elif word == 'TIMEOUT':
             cur['timeout'] = True
         elif word == 'DMESG':
@@ -392,21 +438,69 @@ def normalise(line):
     return ' '.join(line.split())
 
 
-def port_rx(output):
-    """(RX-packets, RX-dropped, RX-total) per port from testpmd's closing
-    "Forward statistics for port N" blocks."""
-    ports, cur = {}, None
+def port_blocks(output, title, counters):
+    """{port: [counters, ...]} from testpmd's "TITLE for port N" blocks,
+    in order: the groups of the regex COUNTERS on the block's first line
+    that matches it."""
+    blocks, cur = {}, None
     for line in output:
-        m = re.search(r'Forward statistics for port (\d+)', line)
+        m = re.search(title + r' for port (\d+)', line)
         if m:
             cur = int(m.group(1))
             continue
-        m = re.search(r'RX-packets: (\d+)\s+RX-dropped: (\d+)\s+'
-                      r'RX-total: (\d+)', line)
+        m = re.search(counters, line)
         if m and cur is not None:
-            ports[cur] = tuple(int(g) for g in m.groups())
+            blocks.setdefault(cur, []).append(tuple(int(g)
+                                                    for g in m.groups()))
             cur = None
-    return ports
+    return blocks
+
+
+def port_rx(output):
+    """(RX-packets, RX-dropped, RX-total) per port from testpmd's closing
+    "Forward statistics" blocks."""
+    blocks = port_blocks(output, 'Forward statistics',
+                         r'RX-packets: (\d+)\s+RX-dropped: (\d+)\s+'
+                         r'RX-total: (\d+)')
+    return {port: b[-1] for port, b in blocks.items()}
+
+
+def nic_rx(output):
+    """{port: [RX-packets, ...]} from testpmd's periodic "NIC statistics"
+    blocks, in order."""
+    blocks = port_blocks(output, 'NIC statistics',
+                         r'RX-packets: (\d+)\s+RX-missed:')
+    return {port: [c[0] for c in b] for port, b in blocks.items()}
+
+
+def secondary_problems(case):
+    """What went wrong with a case's secondary: it must end with Test OK,
+    and every port must still receive in the primary's periodic stats
+    after it ended."""
+    rc = case['secondary_rc']
+    if rc is None:
+        return ['secondary did not run (the primary never forwarded)']
+    problems = []
+    if rc != 0 or not any('Test OK' in line for line in case['output']):
+        problems.append(f'secondary failed (rc={rc})')
+    after = nic_rx(case['output'][case['after_secondary']:])
+    for port in sorted(nic_rx(case['output'])):
+        rx = after.get(port, [])
+        if len(rx) < 2 or rx[-1] <= rx[0]:
+            problems.append(f'port {port}: no RX after the secondary ended '
+                            f'(samples {rx})')
+    return problems
+
+
+def output_problems(sc, out):
+    """SC's lines missing from OUT and forbidden lines found in it."""
+    problems = [f'no line matching "{pat}"' for pat in sc['lines']
+                if not re.search(pat, out)]
+    for pat in sc['forbid']:
+        m = re.search(pat, out)
+        if m:
+            problems.append('forbidden line: ' + normalise(m.group(0)))
+    return problems
 
 
 def evaluate(sc, case):
@@ -457,6 +551,10 @@ def evaluate(sc, case):
             if rx + dr != total:
                 problems.append(f'port {p}: RX-packets {rx} + RX-dropped '
                                 f'{dr} != RX-total {total}')
+    problems += output_problems(sc, out)
+    if sc['secondary']:
+        facts.append(f'secondary rc={case["secondary_rc"]}')
+        problems += secondary_problems(case)
     if sc['no_pagemap']:
         if case['openat'] is None:
             problems.append('no strace record of openat')

@@ -155,6 +155,60 @@ def test_hugepages():
     check("too few hugepages stops with 'no hugepages available'", ok, msg)
 
 
+def testbed_case(rx_after, secondary_rc=0, test_line="Test OK"):
+    """A parsed test bed case: testpmd's periodic stats of ports 0 and 1,
+    one sample before the secondary ended, then one per RX_AFTER value."""
+    def stats(rx):
+        return [line for p in (0, 1) for line in (
+            f"  #### NIC statistics for port {p}  ####",
+            f"  RX-packets: {rx}  RX-missed: 0  RX-bytes: 0")]
+    out = stats(0) + [test_line]
+    after = len(out)
+    for rx in rx_after:
+        out += stats(rx)
+    return {"output": out, "secondary_rc": secondary_rc,
+            "after_secondary": after}
+
+
+def test_testbed_data():
+    """Scenario data errors name the field; the secondary and output checks
+    fail what they must fail."""
+    sys.path.insert(0, os.path.join(TOP, "testbed"))
+    import tblib
+    bad = [({"allow": [2]}, "allow"),
+           ({"program": "dpdk-test", "autotest": "x",
+             "commands": ["quit"]}, "commands"),
+           ({"lines": ["("]}, "lines"),
+           ({"dma_entry_limit": -1}, "dma_entry_limit"),
+           ({"secondaries": "x"}, "unknown field")]
+    for fields, word in bad:
+        sc = dict(tblib.FIELDS, name="x", **fields)
+        try:
+            tblib.check_scenario(sc, "t")
+            ok, msg = False, "accepted"
+        except tblib.DataError as e:
+            ok, msg = word in str(e), str(e)
+        check(f"scenario with bad {word} is refused naming it", ok, msg)
+    probs = tblib.secondary_problems(testbed_case([5, 9, 14]))
+    check("secondary then growing RX passes", probs == [], str(probs))
+    probs = tblib.secondary_problems(testbed_case([5, 5, 5]))
+    check("RX stalled after the secondary fails", len(probs) == 2,
+          str(probs))
+    probs = tblib.secondary_problems(testbed_case([5]))
+    check("one RX sample after the secondary fails", len(probs) == 2,
+          str(probs))
+    probs = tblib.secondary_problems(testbed_case([5, 9], 1, "Test Failed"))
+    check("failed secondary fails", len(probs) == 1, str(probs))
+    sc = dict(tblib.FIELDS, name="x", lines=["error 28"],
+              forbid=["Cannot clear"])
+    probs = tblib.output_problems(sc, "Cannot clear DMA remapping\n")
+    check("missing and forbidden lines are reported", len(probs) == 2,
+          str(probs))
+    probs = tblib.output_problems(sc, "error 28 (No space left)\n")
+    check("present line, no forbidden one: no problem", probs == [],
+          str(probs))
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="tooling-") as root:
         scratch = make_scratch(root)
@@ -163,6 +217,7 @@ def main():
         test_export(scratch)
         test_build(scratch)
     test_hugepages()
+    test_testbed_data()
     failed = results.count(False)
     print(f"tooling: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
