@@ -6,7 +6,8 @@ virtio-iommu modules with their dependencies, testbed/dropuid.c built
 statically, dpdk-testpmd and dpdk-test of the build with their libraries
 (plus libgcc_s.so.1), testbed/autotest-secondary.c built against the build
 when its tree has the autotests it runs, strace with its libraries, and
-testbed/guest-init.sh as /init. The scenario script (/cases.sh) is appended per boot by the runner.
+testbed/guest-init.sh as /init. The scenario script (/cases.sh) is appended
+per boot by the runner.
 
 Usage: make-initramfs.py [--add SRC:NAME]... BUILD_DIR KERNEL OUTPUT
   KERNEL: 6.1 or 6.12 (as fetched by testbed/fetch-assets.py)
@@ -194,7 +195,10 @@ def build_autotest_secondary(stage, tmp, build_dir):
                        + r.stdout.split(), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
-        die('cannot build testbed/autotest-secondary.c: ' + r.stdout.strip())
+        lines = r.stdout.strip().splitlines() or ['no output']
+        first = next((l for l in lines if 'error' in l), lines[-1])
+        die('cannot build testbed/autotest-secondary.c against '
+            f'{build_dir}: {first}')
     stage.add_program(binary, '/bin/autotest-secondary', strip=True)
 
 

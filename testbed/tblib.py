@@ -284,7 +284,8 @@ def case_script(sc):
         stop = sc['seconds']
         if sc['commands']:
             cmds = f'/tmp/{sc["name"]}.cmds'
-            lines += f'printf "%s\\n" {" ".join(q(c) for c in sc["commands"])} > {cmds}\n'
+            words = ' '.join(q(c) for c in sc['commands'])
+            lines += f'printf "%s\\n" {words} > {cmds}\n'
             args.append('--cmdline-file=' + cmds)
         if sc['secondary']:
             secondary = ' '.join(['autotest-secondary', '-l', '0', '-n',
