@@ -63,26 +63,31 @@ tb_secondary() {
 }
 
 # tb_bind BDF DRIVER: bind with driver_override ("none": leave unbound)
-# and hand the device node to $TB_UID.
+# and hand the device node to $TB_UID ("vfio-pci-root": vfio-pci, the
+# group's node left to root).
 tb_bind() {
 	dev=/sys/bus/pci/devices/$1
 	[ -d "$dev" ] || { tb_fail_setup "no PCI device $1"; return; }
+	want=${2%-root}
 	if [ "$2" = none ]; then
 		echo > "$dev/driver_override"
 	else
-		echo "$2" > "$dev/driver_override"
+		echo "$want" > "$dev/driver_override"
 	fi
 	[ -e "$dev/driver" ] && echo "$1" > "$dev/driver/unbind"
 	[ "$2" = none ] && return
 	echo "$1" > /sys/bus/pci/drivers_probe
 	drv=$(readlink "$dev/driver")
-	[ "${drv##*/}" = "$2" ] || { tb_fail_setup "bind $1 to $2"; return; }
+	[ "${drv##*/}" = "$want" ] || { tb_fail_setup "bind $1 to $want"; return; }
 	case $2 in
-	vfio-pci)
+	vfio-pci*)
 		g=$(readlink "$dev/iommu_group")
 		node=/dev/vfio/${g##*/}
 		[ -e "$node" ] || node=/dev/vfio/noiommu-${g##*/}
-		chown "$TB_UID:$TB_UID" "$node"
+		owner=$TB_UID
+		[ "$2" = vfio-pci-root ] && owner=0
+		chown "$owner:$owner" "$node"
+		chmod 0600 "$node"
 		;;
 	uio_pci_generic)
 		for u in "$dev"/uio/uio*; do

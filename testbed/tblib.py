@@ -26,7 +26,7 @@ NIC_DEVICES = {
     'e1000e': 'e1000e',
 }
 IOMMUS = ('intel-iommu', 'virtio-iommu', 'none')
-DRIVERS = ('vfio-pci', 'uio_pci_generic', 'none')
+DRIVERS = ('vfio-pci', 'vfio-pci-root', 'uio_pci_generic', 'none')
 PROGRAMS = {'testpmd': 'dpdk-testpmd', 'dpdk-test': 'dpdk-test'}
 EXPECTS = ('traffic', 'test-ok', 'error')
 
@@ -41,7 +41,9 @@ FIELDS = {
     'aw_bits': 39,             # intel-iommu: 39/48; virtio-iommu: 32..64
     'cmdline': '',             # extra guest kernel arguments (iommu=pt)
     'nic': 'virtio-net',       # virtio-net or e1000e (both NICs)
-    'drivers': ['vfio-pci', 'vfio-pci'],  # per NIC; "none": unbound
+    'drivers': ['vfio-pci', 'vfio-pci'],  # per NIC; "none": unbound;
+                               # "vfio-pci-root": group node not given
+                               # to uid
     'allow': [0, 1],           # NICs (0, 1) given with -a at start; a
                                # bound NIC left out is there to hotplug
     'uid': 1000,
