@@ -5,9 +5,13 @@ whose emulated NICs sit behind an emulated IOMMU, against DPDK build
 directories, and print PASS / FAIL / SKIP per scenario and build.
 
 A BUILD argument is checked against each scenario's expectation. The build
-given with --base is checked against the outcomes recorded in
-testbed/base-outcomes.txt instead: a base failure is a recorded fact, a
-change in it is a failure. --record-base rewrites that file from a base run.
+given with --base is checked against the outcomes recorded for that DPDK
+base (--dpdk-base NAME) in bases/NAME/testbed-outcomes.txt instead: a base
+failure is a recorded fact, a change in it is a failure. --record-base
+rewrites that file from a base run. Scenarios listed in
+bases/NAME/testbed-pending.txt (with the reason) are not checked against
+the series build of that base: its series does not carry what they test
+yet.
 
 Scenarios sharing QEMU, kernel, IOMMU and NICs run in one guest boot.
 Closes with `N passed, N failed, N skipped`; exits non-zero when anything
@@ -24,15 +28,57 @@ import time
 
 import tblib
 
-RECORD = os.path.join(tblib.HERE, 'base-outcomes.txt')
 BOOT_ALLOWANCE = 90     # seconds for a boot to reach /init, under TCG
 
 
-def read_record():
-    """{name: (verdict, summary)} of testbed/base-outcomes.txt."""
+class Base:
+    """The data of one DPDK base that concerns the test bed."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = os.path.join(tblib.TOP, 'bases', name)
+        conf = tblib.read_conf(os.path.join(self.dir, 'base.conf'))
+        if not conf:
+            sys.exit(f'error: unknown base {name!r}: no '
+                     f'bases/{name}/base.conf')
+        self.version = conf['DPDK_VERSION']
+        self.record = os.path.join(self.dir, 'testbed-outcomes.txt')
+        self.pending = read_pending(os.path.join(self.dir,
+                                                 'testbed-pending.txt'))
+
+
+def read_pending(path):
+    """[(compiled regex, reason)] of 'REGEX | reason' lines."""
+    pending = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                if line.startswith('#') or not line.strip():
+                    continue
+                regex, sep, reason = line.rstrip('\n').partition(' | ')
+                try:
+                    pending.append((re.compile(regex.strip()),
+                                    reason.strip()))
+                except re.error as e:
+                    sys.exit(f'error: {path}:{n}: bad regex: {e}')
+                if not sep or not reason.strip():
+                    sys.exit(f'error: {path}:{n}: "REGEX | reason" '
+                             'expected')
+    return pending
+
+
+def pending_reason(base, name):
+    for regex, reason in base.pending:
+        if regex.fullmatch(name):
+            return reason
+    return None
+
+
+def read_record(base):
+    """{name: (verdict, summary)} of the base's testbed-outcomes.txt."""
     record = {}
-    if os.path.exists(RECORD):
-        with open(RECORD) as f:
+    if os.path.exists(base.record):
+        with open(base.record) as f:
             for line in f:
                 if line.startswith('#') or not line.strip():
                     continue
@@ -41,24 +87,24 @@ def read_record():
     return record
 
 
-def write_record(results, accel):
+def write_record(results, accel, base):
     lines = ['# Outcomes of the required scenarios on the pristine base '
-             '(DPDK 22.11.11), as facts.\n',
+             f'(DPDK {base.version}), as facts.\n',
              '# Written by testbed/run-scenarios.py --record-base; '
              'compared on every base run.\n',
              '# name | verdict against the scenario\'s expectation | '
              'stable summary of what happened\n']
-    merged = read_record()
+    merged = read_record(base)
     for r in results:
         if r['status'] in ('PASS', 'FAIL') and r['verdict']:
             merged[r['name']] = (r['verdict'], r['summary'])
     for name, (verdict, summary) in merged.items():
         lines.append(f'{name} | {verdict} | {summary}\n')
-    with open(RECORD + '.tmp', 'w') as f:
+    with open(base.record + '.tmp', 'w') as f:
         f.writelines(lines)
-    os.replace(RECORD + '.tmp', RECORD)
+    os.replace(base.record + '.tmp', base.record)
     print(f'== recorded {len(lines) - 3} base outcomes in '
-          f'{os.path.relpath(RECORD, tblib.TOP)} ({accel})')
+          f'{os.path.relpath(base.record, tblib.TOP)} ({accel})')
 
 
 def build_initramfs(build, kernel, work):
@@ -94,10 +140,11 @@ def result_line(r):
     return text
 
 
-def run_build(build, label, scenarios, assets, accel, mode, record):
+def run_build(build, label, scenarios, assets, accel, mode, base):
     """Run SCENARIOS against BUILD; a list of result dicts. MODE:
     'expect' (the scenarios' expectations), 'compare' (the base record)
     or 'record' (the base, to be recorded)."""
+    record = read_record(base)
     is_base = mode != 'expect'
     work = os.path.join(tblib.TB, 'runs', label)
     os.makedirs(work, exist_ok=True)
@@ -110,6 +157,10 @@ def run_build(build, label, scenarios, assets, accel, mode, record):
         results.append(res)
         if is_base and not sc['base']:
             res.update(status='NONE', reason='')
+            continue
+        why = None if is_base else pending_reason(base, sc['name'])
+        if why:
+            res.update(status='PENDING', reason=why)
             continue
         why = tblib.missing_asset(sc, assets)
         if why:
@@ -183,15 +234,15 @@ def judge(res, sc, mode, record):
                          f'{old[1]}; now {now[0]}: {text}')
 
 
-def write_report(results, accel, why, seconds):
-    """out/testbed/report.txt (every result line, then a table of the
+def write_report(results, accel, why, seconds, base):
+    """out/testbed/report-BASE.txt (every result line, then a table of the
     scenarios against the builds)."""
-    path = os.path.join(tblib.TB, 'report.txt')
+    path = os.path.join(tblib.TB, f'report-{base.name}.txt')
     labels, table = [], {}
     for r in results:
         if r['label'] not in labels:
             labels.append(r['label'])
-        verdict = f' ({r["verdict"]})' if r['label'].startswith('base-') \
+        verdict = f' ({r["verdict"]})' if '-base-' in r['label'] \
             and r['verdict'] else ''
         table.setdefault(r['name'], {})[r['label']] = r['status'] + verdict
     with open(path + '.tmp', 'w') as f:
@@ -215,9 +266,13 @@ def main():
                     help='build directory checked against expectations')
     ap.add_argument('--base', metavar='BUILD',
                     help='base build directory, checked against the record')
+    ap.add_argument('--dpdk-base', metavar='NAME',
+                    default=os.environ.get('DPDK_BASE', 'main'),
+                    help='the DPDK base the builds are of (bases/NAME; '
+                    'default: $DPDK_BASE or main)')
     ap.add_argument('--record-base', action='store_true',
-                    help='rewrite testbed/base-outcomes.txt from the --base '
-                    'run')
+                    help='rewrite bases/NAME/testbed-outcomes.txt from the '
+                    '--base run')
     ap.add_argument('--scenarios', action='append', metavar='TOML',
                     help='a scenario file; repeat for more (default: '
                     'testbed/scenarios/*.toml)')
@@ -247,6 +302,7 @@ def main():
     if not scenarios:
         sys.exit('error: no scenario selected: check --only / --scenarios')
 
+    base = Base(args.dpdk_base)
     assets = tblib.read_assets()
     os.makedirs(os.path.join(tblib.TB, 'runs'), exist_ok=True)
     accel, why = 'tcg', 'no guest assets'
@@ -260,29 +316,35 @@ def main():
 
     start = time.monotonic()
     results = []
-    record = read_record()
     runs = ([(args.base, True)] if args.base else []) + \
         [(b, False) for b in args.builds]
     for build, is_base in runs:
         build = os.path.abspath(build)
-        label = os.path.basename(os.path.dirname(build)) or build
+        label = base.name + '-' + (os.path.basename(os.path.dirname(build))
+                                   or build)
         mode = 'expect'
         if is_base:
             mode = 'record' if args.record_base else 'compare'
             label += '-' + mode
         print(f'== {build}: {len(scenarios)} scenario(s)', flush=True)
-        done = run_build(build, label, scenarios, assets, accel, mode,
-                         record)
+        done = run_build(build, label, scenarios, assets, accel, mode, base)
         results += done
         if mode == 'record':
-            write_record(done, accel)
+            write_record(done, accel, base)
     seconds = time.monotonic() - start
 
-    counted = [r for r in results if r['status'] != 'NONE']
+    pending = [r for r in results if r['status'] == 'PENDING']
+    for r in pending:
+        print(result_line(r))
+    if pending:
+        print(f'== {len(pending)} scenario(s) not checked on the {base.name} '
+              f'series: not ported yet (bases/{base.name}/'
+              'testbed-pending.txt)')
+    counted = [r for r in results if r['status'] not in ('NONE', 'PENDING')]
     skipped = [r for r in counted if r['status'] == 'SKIP']
     for r in skipped:
         print(result_line(r))
-    report = write_report(counted, accel, why, seconds)
+    report = write_report(counted, accel, why, seconds, base)
     print(f'== guest time {seconds:.0f} s ({accel}); report '
           f'{os.path.relpath(report, tblib.TOP)}')
     passed = sum(r['status'] == 'PASS' for r in counted)

@@ -183,15 +183,22 @@ def load_scenarios(paths):
     return scenarios
 
 
-def read_assets():
-    path = os.path.join(TB, 'assets.conf')
-    assets = {}
+def read_conf(path):
+    """{KEY: value} of a file of KEY=VALUE lines ('#' comments, blank
+    lines, shell double quotes); {} when the file does not exist."""
+    conf = {}
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
-                k, v = line.rstrip('\n').split('=', 1)
-                assets[k] = v.strip('"')
-    return assets
+                line = line.strip()
+                if line and not line.startswith('#') and '=' in line:
+                    k, v = line.split('=', 1)
+                    conf[k] = v.strip('"')
+    return conf
+
+
+def read_assets():
+    return read_conf(os.path.join(TB, 'assets.conf'))
 
 
 def missing_asset(sc, assets):

@@ -45,6 +45,29 @@ DENSE_ONLY = {"iova_dense_autotest": "checks dense IOVAs, run by the "
               "user-dense run (it skips itself in other modes)"}
 
 
+def read_base_conf(name):
+    """bases/NAME/base.conf -> {KEY: value} (KEY=VALUE lines, shell
+    quotes stripped); exit with one line for an unknown base."""
+    path = os.path.join(TOP, "bases", name, "base.conf")
+    if not os.path.exists(path):
+        sys.exit("error: unknown base '%s': no %s (known: %s)" %
+                 (name, os.path.relpath(path, TOP),
+                  " ".join(sorted(os.listdir(os.path.join(TOP, "bases"))))))
+    conf = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                conf[key] = value.strip('"')
+    return conf
+
+
+def base_out(name):
+    """out/NAME: everything built or logged for one base."""
+    return os.path.join(OUT, name)
+
+
 def read_list(path):
     """Names in a list file: one per line, '#' comments, blanks ignored."""
     names = []
@@ -179,20 +202,27 @@ class Tally:
         return 1 if self.failed else 0
 
 
-def command_line(doc, runs, hugepages, add_args=None):
-    """Parse BASE SERIES [--runs ...] [--hugepages N] -> (args, runs,
-    trees) where trees is builds(base, series)."""
+def command_line(doc, runs, hugepages, runs_key, add_args=None):
+    """Parse BASE SERIES [--dpdk-base NAME] [--runs ...] [--hugepages N]
+    -> (args, runs, trees) where trees is builds(base, series). The runs
+    default to the base's RUNS_KEY entry of its base.conf."""
     p = argparse.ArgumentParser(description=doc.split("\n")[0])
-    p.add_argument("base", help="base build dir (out/base/build)")
-    p.add_argument("series", help="series build dir (out/series/build)")
-    p.add_argument("--runs", default=",".join(r.name for r in runs),
-                   help="runs to do (default: %(default)s)")
+    p.add_argument("base", help="base build dir (out/BASE/base/build)")
+    p.add_argument("series", help="series build dir (out/BASE/series/build)")
+    p.add_argument("--dpdk-base", default=os.environ.get("DPDK_BASE", "main"),
+                   help="the base (bases/NAME) whose series the builds "
+                   "carry (default: $DPDK_BASE or main)")
+    p.add_argument("--runs", help="runs to do (default: %s of the base's "
+                   "base.conf; known: %s)" %
+                   (runs_key, ",".join(r.name for r in runs)))
     p.add_argument("--hugepages", type=int, default=hugepages,
                    help="2 MiB hugepages to hold (default: %(default)s)")
     if add_args:
         add_args(p)
     args = p.parse_args()
-    wanted = args.runs.split(",")
+    args.conf = read_base_conf(args.dpdk_base)
+    args.out = base_out(args.dpdk_base)
+    wanted = (args.runs or args.conf.get(runs_key, "root")).split(",")
     chosen = [r for r in runs if r.name in wanted]
     if len(chosen) != len(wanted):
         sys.exit("error: unknown run in '%s' (known: %s)" %

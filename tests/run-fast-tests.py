@@ -4,7 +4,8 @@
 once per run of RUNS (root, the unprivileged test user, ...), and fail on
 any test that is OK on the base and not OK with the series.
 
-Usage: run-fast-tests.py BASE_BUILD SERIES_BUILD [--runs root,user] ...
+Usage: run-fast-tests.py BASE_BUILD SERIES_BUILD [--dpdk-base NAME]
+                         [--runs root,user] ...
 (pass the same directory twice while the series is empty: it runs once).
 
 Each run gets its own hugetlbfs (owned by the run's user; the only one
@@ -12,7 +13,7 @@ visible, in a private mount namespace) and runtime directory. Extra EAL
 arguments reach every test through `meson test --test-args` (appended to
 the test's command line); the user runs go through `meson test --wrapper
 tests/as-test-user.py`. meson's logs of each run land in
-out/tests/fast-tests/BUILD-RUN/ (testlog.json, testlog.txt).
+out/BASE/tests/fast-tests/BUILD-RUN/ (testlog.json, testlog.txt).
 """
 
 import glob
@@ -66,9 +67,9 @@ def suite_tests(build):
     return names
 
 
-def run_suite(build, label, run, tests, multiplier):
+def run_suite(build, label, run, tests, multiplier, out):
     """Run the suite of one build for one run -> {test: (result, output)}."""
-    logdir = os.path.join(gatelib.OUT, "tests", SUITE,
+    logdir = os.path.join(out, "tests", SUITE,
                           "%s-%s" % (label, run.name))
     shutil.rmtree(logdir, ignore_errors=True)
     os.makedirs(logdir + ".tmp", exist_ok=True)
@@ -124,7 +125,8 @@ def main():
         p.add_argument("--timeout-multiplier", type=float, default=3,
                        help="meson's -t: the suite's 10 s per test is tight "
                        "on 2 busy cores (default: %(default)s)")
-    args, runs, trees = gatelib.command_line(__doc__, RUNS, 1024, add_args)
+    args, runs, trees = gatelib.command_line(__doc__, RUNS, 1024,
+                                             "FAST_RUNS", add_args)
     tally = gatelib.Tally(gatelib.read_reasons(
         os.path.join(HERE, "base-failures.reasons")))
     start = time.monotonic()
@@ -134,7 +136,7 @@ def main():
         if label not in tests:
             tests[label] = suite_tests(build)
         return run_suite(build, label, run, tests[label],
-                         args.timeout_multiplier)
+                         args.timeout_multiplier, args.out)
 
     done = gatelib.run_builds(args, runs, trees, run_build)
     gatelib.judge_runs(tally, runs, trees, done)

@@ -1,18 +1,19 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Run the EAL memory autotests of dpdk-test (host-autotests.list, plus
-the series' own in series-autotests.list) on the base and the series
+the series' own in bases/BASE/series-autotests.list) on the base and the series
 build, once per run of RUNS (root, the unprivileged test user with a
 hugetlbfs it owns, the same user with --in-memory), and fail on any test
 that is OK on the base and not OK with the series.
 
-Usage: run-host-tests.py BASE_BUILD SERIES_BUILD [--runs root,user,...]
+Usage: run-host-tests.py BASE_BUILD SERIES_BUILD [--dpdk-base NAME]
+                         [--runs root,user,...]
 (pass the same directory twice while the series is empty: it runs once).
 
 Each test is one dpdk-test process (DPDK_TEST=name) with its own
 --file-prefix; each run has its own hugetlbfs (owned by the run's user, the
 only one visible, in a private mount namespace) and runtime directory.
-Outputs land in out/tests/host-tests/BUILD-RUN/TEST.log.
+Outputs land in out/BASE/tests/host-tests/BUILD-RUN/TEST.log.
 """
 
 import os
@@ -70,9 +71,9 @@ def run_test(build, test, run, huge, rt):
     return "FAIL", r.stdout
 
 
-def run_all(build, label, run, tests):
+def run_all(build, label, run, tests, out):
     """All tests of one build for one run -> {test: (result, output)}."""
-    logdir = os.path.join(gatelib.OUT, "tests", "host-tests",
+    logdir = os.path.join(out, "tests", "host-tests",
                           "%s-%s" % (label, run.name))
     shutil.rmtree(logdir, ignore_errors=True)
     os.makedirs(logdir + ".tmp", exist_ok=True)
@@ -94,16 +95,17 @@ def run_all(build, label, run, tests):
 
 
 def main():
-    args, runs, trees = gatelib.command_line(__doc__, RUNS, 512)
+    args, runs, trees = gatelib.command_line(__doc__, RUNS, 512, "HOST_RUNS")
     tests = []
-    for name in ("host-autotests.list", "series-autotests.list"):
-        tests += [t for t in gatelib.read_list(os.path.join(HERE, name))
-                  if t not in tests]
+    for path in (os.path.join(HERE, "host-autotests.list"),
+                 os.path.join(gatelib.TOP, "bases", args.dpdk_base,
+                              "series-autotests.list")):
+        tests += [t for t in gatelib.read_list(path) if t not in tests]
     tally = gatelib.Tally(gatelib.read_reasons(
         os.path.join(HERE, "base-failures.reasons")))
     start = time.monotonic()
     done = gatelib.run_builds(args, runs, trees, lambda label, d, run:
-                              run_all(d, label, run, tests))
+                              run_all(d, label, run, tests, args.out))
     gatelib.judge_runs(tally, runs, trees, done, tests)
     print("== host tests: %.0f s" % (time.monotonic() - start))
     return tally.close()

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Tests of the project's own tooling: each bad input stops with one line
 naming the cause, and leaves nothing half-made that a later run would
-trust. Runs the tools from a scratch copy of tools/, base/ and series/ with
-its own out/ folder, so the real checkout is never touched.
+trust. Runs the tools from a scratch copy of tools/, bases/ and tests/
+with its own out/ folder, so the real checkout is never touched. The
+series tests use the 22.11 base (a real series to apply and export).
 
 Usage: test-tooling.py
 """
@@ -26,10 +27,16 @@ def check(name, ok, detail=""):
     print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f" ({detail})" if detail and not ok else ""))
 
 
-def sh(scratch, *argv):
-    """Run a tool of the scratch copy; return (exit code, output)."""
+SERIES_BASE = "22.11"
+SHARED = os.environ.get("SHARED", os.path.join(TOP, "..", "shared"))
+
+
+def sh(scratch, *argv, base=SERIES_BASE):
+    """Run a tool of the scratch copy on BASE; return (exit code, output)."""
+    env = dict(os.environ, DPDK_BASE=base, SHARED=SHARED)
     r = subprocess.run(argv, cwd=scratch, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=600)
+                       stderr=subprocess.STDOUT, text=True, timeout=600,
+                       env=env)
     return r.returncode, r.stdout
 
 
@@ -42,7 +49,7 @@ def one_error_line(out, words):
 def make_scratch(root):
     """A copy of the repository's tools with the real download cache."""
     scratch = os.path.join(root, "repo")
-    for d in ("tools", "base", "series", "tests"):
+    for d in ("tools", "bases", "tests"):
         shutil.copytree(os.path.join(TOP, d), os.path.join(scratch, d))
     dl = os.path.join(TOP, "out", "dl")
     if os.path.isdir(dl):
@@ -50,16 +57,20 @@ def make_scratch(root):
     return scratch
 
 
-def conf_value(scratch, key):
-    with open(os.path.join(scratch, "base", "dpdk.conf")) as f:
+def conf_path(scratch, base=SERIES_BASE):
+    return os.path.join(scratch, "bases", base, "base.conf")
+
+
+def conf_value(scratch, key, base=SERIES_BASE):
+    with open(conf_path(scratch, base)) as f:
         for line in f:
             if line.startswith(key + "="):
                 return line.split("=", 1)[1].strip().strip('"')
     raise KeyError(key)
 
 
-def set_conf(scratch, key, value):
-    path = os.path.join(scratch, "base", "dpdk.conf")
+def set_conf(scratch, key, value, base=SERIES_BASE):
+    path = conf_path(scratch, base)
     with open(path) as f:
         lines = [f"{key}={value}\n" if l.startswith(key + "=") else l
                  for l in f]
@@ -87,8 +98,45 @@ def test_fetch(scratch):
     set_conf(scratch, "TARBALL_SHA256", good)
 
 
+def test_bases(scratch):
+    """The primary base comes from the shared folder; a bad base name or a
+    missing shared tarball stops with one line."""
+    tarball = os.path.join(scratch, "out", "dl",
+                           conf_value(scratch, "TARBALL", "main"))
+    if os.path.exists(tarball):
+        os.unlink(tarball)
+    rc, out = sh(scratch, "tools/fetch-base.sh", base="main")
+    check("fetch-base.sh copies main's tarball from the shared folder",
+          rc == 0 and "copying" in out, out)
+    rc, out = sh(scratch, "tools/fetch-base.sh", base="no-such")
+    check("an unknown base stops with one line naming it and the known ones",
+          rc != 0 and one_error_line(out, ["no-such", "main", "22.11"]), out)
+    os.unlink(tarball)
+    good = conf_value(scratch, "SHARED_TARBALL", "main")
+    set_conf(scratch, "SHARED_TARBALL", "upstream/missing.tar.xz", "main")
+    rc, out = sh(scratch, "tools/fetch-base.sh", base="main")
+    check("a missing shared tarball stops with one line naming it",
+          rc != 0 and one_error_line(out, ["missing.tar.xz", "shared"]), out)
+    set_conf(scratch, "SHARED_TARBALL", good, "main")
+
+
+def test_rebase(scratch):
+    """The rebase helper reports every patch and the totals."""
+    rc, out = sh(scratch, "tools/rebase-series.sh", "--from", "22.11",
+                 "--onto", "main")
+    n = len([l for l in open(os.path.join(
+        scratch, "bases", "22.11", "series", "series"))
+        if l.strip() and not l.startswith("#")])
+    lines = [l for l in out.splitlines()
+             if l.split(" ", 1)[0] in ("applied", "failed")]
+    check("rebase-series.sh prints one verdict per patch and the totals",
+          rc == 0 and len(lines) == n and
+          out.rstrip().splitlines()[-1].startswith("rebase 22.11->main: "),
+          out[-600:])
+
+
 def test_series(scratch):
-    series = os.path.join(scratch, "series")
+    series = os.path.join(scratch, "bases", SERIES_BASE, "series")
     dest = os.path.join(scratch, "out", "t", "src")
     with open(os.path.join(series, "9999-broken.patch"), "w") as f:
         f.write("From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
@@ -104,8 +152,9 @@ def test_series(scratch):
     os.unlink(os.path.join(series, "9999-broken.patch"))
     rc, out = sh(scratch, "tools/make-tree.sh", dest)
     check("a series entry without its file stops with one line naming it",
-          rc != 0 and one_error_line(out, ["9999-broken.patch", "not in series/"]), out)
-    shutil.copy(os.path.join(TOP, "series", "series"), series)
+          rc != 0 and one_error_line(out, ["9999-broken.patch", "not in bases/22.11/series/"]), out)
+    shutil.copy(os.path.join(TOP, "bases", SERIES_BASE, "series", "series"),
+                series)
 
 
 def test_export(scratch):
@@ -115,11 +164,12 @@ def test_export(scratch):
     rc, out = sh(scratch, "tools/make-tree.sh", dest)
     check("make-tree.sh refuses to overwrite a work tree",
           rc != 0 and one_error_line(out, ["exists"]), out)
-    before = {n: open(os.path.join(scratch, "series", n), "rb").read()
-              for n in os.listdir(os.path.join(scratch, "series"))}
+    series = os.path.join(scratch, "bases", SERIES_BASE, "series")
+    before = {n: open(os.path.join(series, n), "rb").read()
+              for n in os.listdir(series)}
     rc, out = sh(scratch, "tools/export-series.sh", dest)
-    after = {n: open(os.path.join(scratch, "series", n), "rb").read()
-             for n in os.listdir(os.path.join(scratch, "series"))}
+    after = {n: open(os.path.join(series, n), "rb").read()
+             for n in os.listdir(series)}
     check("export of an unchanged tree reproduces series/ byte for byte",
           rc == 0 and before == after,
           out + f" changed: {sorted(set(before.items()) ^ set(after.items()))[:3]}")
@@ -213,9 +263,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tooling-") as root:
         scratch = make_scratch(root)
         test_fetch(scratch)
+        test_bases(scratch)
         test_series(scratch)
         test_export(scratch)
         test_build(scratch)
+        test_rebase(scratch)
     test_hugepages()
     test_testbed_data()
     failed = results.count(False)

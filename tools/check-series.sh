@@ -1,11 +1,12 @@
 #!/bin/bash
-# Both builds and series hygiene: build the pristine base into
-# out/base/build, make out/series/src from the base + series/, build that
-# tree after each patch (incrementally, with ccache) and run the style
-# checks. Leaves out/series/build as the build of the whole series.
-# Prints one PASS/FAIL line per check and a closing `N passed, N failed`.
+# Both builds and series hygiene of one base: build the pristine base into
+# out/BASE/base/build, make out/BASE/series/src from the base + its series,
+# build that tree after each patch (incrementally, with ccache) and run
+# the base tree's style checks. Leaves out/BASE/series/build as the build
+# of the whole series. Prints one PASS/FAIL line per check and a closing
+# `series BASE: N passed, N failed`.
 #
-# Usage: tools/check-series.sh
+# Usage: DPDK_BASE=main|22.11 tools/check-series.sh
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -17,10 +18,10 @@ result() {
 	else
 		failed=$((failed + 1))
 	fi
-	echo "$1: $2"
+	echo "$1: [$DPDK_BASE] $2"
 }
 finish() {
-	echo "series: $passed passed, $failed failed"
+	echo "series-$DPDK_BASE: $passed passed, $failed failed"
 	[ "$failed" = 0 ]
 }
 
@@ -52,7 +53,7 @@ for c in $commits; do
 	if "$TOP/tools/build.sh" "$SERIES_SRC" "$SERIES_BUILD" >/dev/null; then
 		result PASS "$what"
 	else
-		result FAIL "$what (see out/series/build/build.log)"
+		result FAIL "$what (see ${SERIES_BUILD#"$TOP"/}/build.log)"
 		# Later patches cannot be judged on a broken tree.
 		git -C "$SERIES_SRC" checkout -q main
 		finish || exit 1
@@ -63,6 +64,6 @@ git -C "$SERIES_SRC" checkout -q main
 if "$TOP/tools/check-style.sh" "$SERIES_SRC"; then
 	result PASS "checkpatches.sh and check-git-log.sh on $n patches"
 else
-	result FAIL "checkpatches.sh and check-git-log.sh on $n patches (see out/checkpatch.log)"
+	result FAIL "checkpatches.sh and check-git-log.sh on $n patches (see ${BASE_OUT#"$TOP"/}/checkpatch.log)"
 fi
 finish

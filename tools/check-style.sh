@@ -3,7 +3,8 @@
 # devtools/checkpatches.sh (with the kernel's checkpatch.pl from Debian's
 # linux-source-6.1) and devtools/check-git-log.sh, on base..HEAD.
 #
-# Usage: tools/check-style.sh [TREE]   (default out/tree/src)
+# Usage: DPDK_BASE=main|22.11 tools/check-style.sh [TREE]
+#        (default out/$DPDK_BASE/tree/src)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -48,7 +49,7 @@ export DPDK_CHECKPATCH_PATH=$CHECKPATCH_DIR/checkpatch.pl
 export DPDK_CHECKPATCH_CODESPELL=enable
 export DPDK_CHECKPATCH_OPTIONS=
 export DPDK_CHECKPATCH_LINE_LENGTH=100
-log=$OUT/checkpatch.log
+log=$BASE_OUT/checkpatch.log
 ok=true
 devtools/checkpatches.sh -r "$range" >"$log" 2>&1 || ok=false
 devtools/check-git-log.sh -r "$range" >>"$log" 2>&1 || ok=false

@@ -18,14 +18,19 @@ total_pass=0
 total_fail=0
 total_skip=0
 status=0
+summary=
 i=0
 for stage in "$@"; do
 	i=$((i + 1))
 	log=$OUT/results/stage-$i.log
 	note "stage $i: $stage"
 	rc=0
+	t0=$(date +%s)
 	bash -c "$stage" 2>&1 | tee "$log" || rc=$?
 	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1) || true
+	summary="$summary$(printf '%5ss  %-44s %s' "$(($(date +%s) - t0))" \
+		"${line:-no result line (exit $rc)}" "${stage:0:110}")
+"
 	if [ -z "$line" ]; then
 		echo "FAIL: stage '$stage' printed no result line (exit $rc)"
 		total_fail=$((total_fail + 1))
@@ -43,6 +48,9 @@ for stage in "$@"; do
 	fi
 	[ "$rc" = 0 ] && [ "$f" = 0 ] || status=1
 done
+echo
+note "stages (seconds, closing line, command):"
+printf '%s' "$summary"
 echo
 if [ "$total_skip" != 0 ]; then
 	echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"

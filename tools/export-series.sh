@@ -1,10 +1,12 @@
 #!/bin/bash
-# Export the commits above the base in a work tree back into series/ as
-# git format-patch files, and rewrite series/series. The output is stable:
-# no version signature, zero commit hashes, unnumbered subjects, so a diff
-# of series/ shows only real changes.
+# Export the commits above the base in a work tree back into
+# bases/$DPDK_BASE/series/ as git format-patch files, and rewrite its
+# series file. The output is stable: no version signature, zero commit
+# hashes, unnumbered subjects, so a diff of series/ shows only real
+# changes.
 #
-# Usage: tools/export-series.sh [TREE]   (default out/tree/src)
+# Usage: DPDK_BASE=main|22.11 tools/export-series.sh [TREE]
+#        (default out/$DPDK_BASE/tree/src)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -30,4 +32,4 @@ git -C "$tree" format-patch -q --zero-commit --no-signature --no-numbered \
 rm -f "$SERIES_DIR"/*.patch
 mv "$tmp"/* "$SERIES_DIR/"
 rmdir "$tmp"
-note "exported $(grep -c '\.patch$' "$SERIES_DIR/series" || true) patch(es) to series/"
+note "exported $(grep -c '\.patch$' "$SERIES_DIR/series" || true) patch(es) to bases/$DPDK_BASE/series/"

@@ -1,11 +1,12 @@
 #!/bin/bash
-# Make a git work tree from the pristine base (first commit, tagged
-# base-v<version>) and apply the series on top with git am.
+# Make a git work tree from the pristine base (first commit, tagged with
+# the base's BASE_TAG) and apply the base's series on top with git am.
 #
-# Usage: tools/make-tree.sh DEST [--force] [--upto N]
-#   DEST     the tree to create (out/tree/src for editing, out/series/src
-#            for checks); an existing DEST is refused unless --force
-#   --upto N apply only the first N patches of series/series
+# Usage: DPDK_BASE=main|22.11 tools/make-tree.sh DEST [--force] [--upto N]
+#   DEST     the tree to create (out/BASE/tree/src for editing,
+#            out/BASE/series/src for checks); an existing DEST is refused
+#            unless --force
+#   --upto N apply only the first N patches of bases/BASE/series/series
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -56,7 +57,7 @@ for p in $patches; do
 	[ -n "$upto" ] && [ "$n" -gt "$upto" ] && break
 	git -C "$tmp" am -q --whitespace=nowarn "$SERIES_DIR/$p" >/dev/null 2>&1 || {
 		rm -rf "$tmp"
-		die "series/$p (patch $n) does not apply on the base + $((n - 1)) patch(es): rebase it in a work tree and export again"
+		die "bases/$DPDK_BASE/series/$p (patch $n) does not apply on the base + $((n - 1)) patch(es): rebase it in a work tree and export again"
 	}
 done
 rm -rf "$dest"
