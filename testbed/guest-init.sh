@@ -183,7 +183,9 @@ tb_run() {
 	rc=$?
 	kill $wd 2>/dev/null
 	wait $wd 2>/dev/null
-	echo "@@TB RC $rc"
+	# The program's last line may lack its newline (dpdk-test on main
+	# leaves its "RTE>>" prompt): start the marker on a line of its own.
+	printf '\n@@TB RC %s\n' "$rc"
 	[ -e "$flag" ] && echo "@@TB TIMEOUT $TB_LIMIT"
 	echo "@@TB DMESG"
 	dmesg -c
