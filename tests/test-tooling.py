@@ -120,6 +120,27 @@ def test_bases(scratch):
     set_conf(scratch, "SHARED_TARBALL", good, "main")
 
 
+def test_fixes_tags(scratch):
+    """A Fixes: tag is accepted only when the base's record of upstream
+    commits has its id and subject."""
+    dest = os.path.join(scratch, "out", "fx", "src")
+    rc, out = sh(scratch, "tools/make-tree.sh", dest, "--upto", "0",
+                 base="main")
+    git = ["git", "-C", dest]
+    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m",
+                          "eal: fix x\n\nFixes: cf408c22476c (\"eal: auto "
+                          "detect IOVA mode\")"], check=True)
+    rc, out = sh(scratch, "tools/check-fixes-tags.sh", dest, base="main")
+    check("a Fixes: tag of a recorded upstream commit passes", rc == 0, out)
+    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m",
+                          "eal: fix y\n\nFixes: cf408c22476c (\"eal: some "
+                          "other subject\")"], check=True)
+    rc, out = sh(scratch, "tools/check-fixes-tags.sh", dest, base="main")
+    check("a Fixes: tag with a wrong subject fails with one line naming it",
+          rc != 0 and len(out.splitlines()) == 1 and
+          "some other subject" in out, out)
+
+
 def test_rebase(scratch):
     """The rebase helper reports every patch and the totals."""
     rc, out = sh(scratch, "tools/rebase-series.sh", "--from", "22.11",
@@ -267,6 +288,7 @@ def main():
         test_series(scratch)
         test_export(scratch)
         test_build(scratch)
+        test_fixes_tags(scratch)
         test_rebase(scratch)
     test_hugepages()
     test_testbed_data()
