@@ -37,11 +37,9 @@ class Base:
     def __init__(self, name):
         self.name = name
         self.dir = os.path.join(tblib.TOP, 'bases', name)
-        conf = tblib.read_conf(os.path.join(self.dir, 'base.conf'))
-        if not conf:
+        if not os.path.exists(os.path.join(self.dir, 'base.conf')):
             sys.exit(f'error: unknown base {name!r}: no '
                      f'bases/{name}/base.conf')
-        self.version = conf['DPDK_VERSION']
         self.record = os.path.join(self.dir, 'testbed-outcomes.txt')
         self.pending = read_pending(os.path.join(self.dir,
                                                  'testbed-pending.txt'))
@@ -89,7 +87,7 @@ def read_record(base):
 
 def write_record(results, accel, base):
     lines = ['# Outcomes of the required scenarios on the pristine base '
-             f'(DPDK {base.version}), as facts.\n',
+             f'(bases/{base.name}), as facts.\n',
              '# Written by testbed/run-scenarios.py --record-base; '
              'compared on every base run.\n',
              '# name | verdict against the scenario\'s expectation | '

@@ -183,22 +183,15 @@ def load_scenarios(paths):
     return scenarios
 
 
-def read_conf(path):
-    """{KEY: value} of a file of KEY=VALUE lines ('#' comments, blank
-    lines, shell double quotes); {} when the file does not exist."""
-    conf = {}
+def read_assets():
+    path = os.path.join(TB, 'assets.conf')
+    assets = {}
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
-                line = line.strip()
-                if line and not line.startswith('#') and '=' in line:
-                    k, v = line.split('=', 1)
-                    conf[k] = v.strip('"')
-    return conf
-
-
-def read_assets():
-    return read_conf(os.path.join(TB, 'assets.conf'))
+                k, v = line.rstrip('\n').split('=', 1)
+                assets[k] = v.strip('"')
+    return assets
 
 
 def missing_asset(sc, assets):
