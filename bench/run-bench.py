@@ -82,9 +82,9 @@ def parse_args():
                     help="runtime growth after init at the smallest size, "
                     "dynamic memory; 0: off (default %(default)s)")
     ap.add_argument("--base-build",
-                    default=os.path.join(TOP, "out/base/build"))
+                    default=os.path.join(TOP, "out/main/base/build"))
     ap.add_argument("--series-build",
-                    default=os.path.join(TOP, "out/series/build"),
+                    default=os.path.join(TOP, "out/main/series/build"),
                     help="missing: the base build is measured as 'series' "
                     "and the output says so")
     ap.add_argument("--no-user", action="store_true",
@@ -95,7 +95,7 @@ def parse_args():
     ap.add_argument("--testbed-runs", type=int, default=5,
                     help="timed runs per mode in the guest (default "
                     "%(default)s)")
-    ap.add_argument("--out", default=os.path.join(TOP, "out/bench"))
+    ap.add_argument("--out", default=os.path.join(TOP, "out/main/bench"))
     args = ap.parse_args()
     if args.quick:
         # make check runs the test bed matrix; the smoke run stays on the

@@ -57,9 +57,9 @@ PHASES = ("init", "grow", "free", "cleanup")
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base-build",
-                    default=os.path.join(TOP, "out/base/build"))
+                    default=os.path.join(TOP, "out/main/base/build"))
     ap.add_argument("--series-build",
-                    default=os.path.join(TOP, "out/series/build"))
+                    default=os.path.join(TOP, "out/main/series/build"))
     ap.add_argument("--modes", default="base:va,series:va,series:dense",
                     help="BUILD:IOVA-MODE list; the first is the reference "
                     "(default %(default)s)")
@@ -77,7 +77,7 @@ def parse_args():
     ap.add_argument("--limit", type=int, default=120,
                     help="seconds one run may take in the guest "
                     "(default %(default)s)")
-    ap.add_argument("--out", default=os.path.join(TOP, "out/bench"))
+    ap.add_argument("--out", default=os.path.join(TOP, "out/main/bench"))
     args = ap.parse_args()
     modes = []
     for item in args.modes.split(","):
