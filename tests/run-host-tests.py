@@ -41,7 +41,13 @@ RUNS = [
            for t in ("c_opt", "main_opt", "hpet", "a_opt", "b_opt", "r_opt",
                      "mem", "misc")},
         eal_flags_file_prefix_autotest="checks the hugepage files of its "
-        "own prefix, which --in-memory never creates")),
+        "own prefix, which --in-memory never creates",
+        eal_flags_iova_mode_autotest="its secondary cases attach to the "
+        "test process, and an --in-memory primary shares no config (the "
+        "test says so and skips)",
+        eal_dma_hook_autotest="with --in-memory the EAL takes every kernel "
+        "hugepage size as usable, so the test sizes its growth for the 1 GiB "
+        "pages the host offers with 0 pages, and skips")),
     Run("user-dense", True, ["--iova-mode=dense"], base="user"),
 ]
 TIMEOUT = 120
