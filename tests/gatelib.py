@@ -98,7 +98,7 @@ def builds(base, series):
         exe = os.path.join(d, "app", "test", "dpdk-test")
         if not os.access(exe, os.X_OK):
             sys.exit("error: %s missing: build the tree first (make check "
-                     "builds out/base/build and out/series/build)" % exe)
+                     "builds out/NAME/base/build and out/NAME/series/build)" % exe)
     if os.path.realpath(base) == os.path.realpath(series):
         return [("base", base)]
     return [("base", base), ("series", series)]
