@@ -218,6 +218,52 @@ def test_build(scratch):
           not os.path.exists(os.path.join(build, ".project-options")))
 
 
+FAKE_OPTIONS = """option('platform', type: 'string', value: 'native')
+option('tests', type: 'boolean', value: true)
+option('enable_apps', type: 'string', value: '')
+option('enable_drivers', type: 'string', value: '')
+option('enable_docs', type: 'boolean', value: false)
+"""
+# Prints what app/test/meson.build decides on: hugepages in the pool.
+FAKE_MESON = """project('fake', 'c')
+pool = run_command('cat', '/proc/sys/vm/nr_hugepages', check: true)
+message('hugepage availability: @0@'.format(pool.stdout().strip() != '0'))
+executable('fake', 'fake.c')
+"""
+
+
+def test_build_regenerates_with_hugepages(scratch):
+    """A patch that changes a meson.build makes ninja re-run meson; that
+    run must see hugepages too, or the suites lose their hugepage tests."""
+    src = os.path.join(scratch, "out", "fake", "src")
+    build = os.path.join(scratch, "out", "fake", "build")
+    os.makedirs(src)
+    for name, text in (("meson_options.txt", FAKE_OPTIONS),
+                       ("meson.build", FAKE_MESON),
+                       ("fake.c", "int main(void) { return 0; }\n")):
+        with open(os.path.join(src, name), "w") as f:
+            f.write(text)
+    pool = "/proc/sys/vm/nr_hugepages"
+    with open(pool) as f:
+        before = f.read().strip()
+    try:
+        with open(pool, "w") as f:
+            f.write("0")
+        rc, out = sh(scratch, "tools/build.sh", src, build)
+        check("a tree configured with an empty pool sees hugepages",
+              rc == 0, out)
+        with open(os.path.join(src, "meson.build"), "a") as f:
+            f.write("# changed by a patch\n")
+        rc, out = sh(scratch, "tools/build.sh", src, build)
+        with open(os.path.join(build, "build.log")) as f:
+            log = f.read()
+        check("meson re-run inside ninja sees hugepages too",
+              rc == 0 and "hugepage availability: true" in log, out + log)
+    finally:
+        with open(pool, "w") as f:
+            f.write(before)
+
+
 def test_hugepages():
     try:
         with hostenv.hugepages(1 << 30, lock_timeout=60):
@@ -289,6 +335,7 @@ def main():
         test_series(scratch)
         test_export(scratch)
         test_build(scratch)
+        test_build_regenerates_with_hugepages(scratch)
         test_fixes_tags(scratch)
         test_rebase(scratch)
     test_hugepages()
