@@ -51,6 +51,7 @@ base_stages = \
 	"DPDK_BASE=$(1) tools/check-series.sh" \
 	"$(PY) tests/run-host-tests.py --dpdk-base $(1) $(call base_build,$(1)) $(call series_build,$(1))" \
 	"$(PY) tests/run-fast-tests.py --dpdk-base $(1) $(call base_build,$(1)) $(call series_build,$(1))" \
+	"$(PY) tests/run-user-check-tests.py --dpdk-base $(1) $(OUT)/$(1)/series/src $(call series_build,$(1))" \
 	"$(PY) testbed/fetch-assets.py && $(PY) testbed/run-scenarios.py --dpdk-base $(1) --required --base $(call base_build,$(1)) $(call series_build,$(1))" \
 	"$(PY) bench/run-bench.py --quick --out $(OUT)/$(1)/bench --base-build $(call base_build,$(1)) --series-build $(call series_build,$(1))"
 

@@ -207,8 +207,18 @@ tb_run() {
 	rm -rf /dev/hugepages/* /tmp/dpdk /var/run/dpdk
 }
 
+# tb_user_check ARGS...: the series' setup check, as the case's user with
+# its memlock limit, before the program; its lines join the case output.
+tb_user_check() {
+	echo "@@TB USERCHECK"
+	env HOME=/tmp dropuid -u "$TB_UID" -g "$TB_UID" -l "$TB_MEMLOCK" -- \
+		python3 /usr/bin/dpdk-user-check.py "$@" < /dev/null
+	echo "@@TB USERCHECK-RC $?"
+}
+
 # One case: tb_case NAME with the TB_* variables, TB_BIND ("BDF=DRIVER"
-# words) and TB_HUGEPAGES set, then the program and its arguments.
+# words), TB_HUGEPAGES and TB_USERCHECK (dpdk-user-check.py arguments;
+# empty: not run) set, then the program and its arguments.
 tb_case() {
 	TB_NAME=$1
 	shift
@@ -218,6 +228,8 @@ tb_case() {
 	done
 	tb_hugepages "$TB_HUGEPAGES"
 	tb_dma_limit "$TB_DMA_LIMIT"
+	# shellcheck disable=SC2086
+	[ -n "$TB_USERCHECK" ] && tb_user_check $TB_USERCHECK
 	tb_run "$@"
 	tb_dma_limit 0
 	echo "@@TB END $TB_NAME"

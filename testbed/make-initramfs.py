@@ -5,7 +5,9 @@ DPDK build directory and one fetched kernel: busybox, the vfio / uio /
 virtio-iommu modules with their dependencies, testbed/dropuid.c built
 statically, dpdk-testpmd and dpdk-test of the build with their libraries
 (plus libgcc_s.so.1), testbed/autotest-secondary.c built against the build
-when its tree has the autotests it runs, strace with its libraries, and
+when its tree has the autotests it runs, Debian's python3 with a trimmed
+standard library and the tree's user tools when its tree has the series'
+usertools/dpdk-user-check.py, strace with its libraries, and
 testbed/guest-init.sh as /init. The scenario script (/cases.sh) is appended
 per boot by the runner.
 
@@ -170,12 +172,16 @@ def build_dropuid(stage, tmp):
     stage.add(binary, '/bin/dropuid', 0o755)
 
 
+def source_dir(build_dir):
+    with open(os.path.join(build_dir, 'meson-info', 'meson-info.json')) as f:
+        return json.load(f)['directories']['source']
+
+
 def build_autotest_secondary(stage, tmp, build_dir):
     """testbed/autotest-secondary.c with the tree's SECONDARY_AUTOTESTS,
     linked like the build's programs, as /bin/autotest-secondary. A tree
     without those autotests (the base) gets none."""
-    with open(os.path.join(build_dir, 'meson-info', 'meson-info.json')) as f:
-        src = json.load(f)['directories']['source']
+    src = source_dir(build_dir)
     tests = [os.path.join(src, t) for t in SECONDARY_AUTOTESTS]
     if not all(os.path.exists(t) for t in tests):
         return
@@ -200,6 +206,47 @@ def build_autotest_secondary(stage, tmp, build_dir):
         die('cannot build testbed/autotest-secondary.c against '
             f'{build_dir}: {first}')
     stage.add_program(binary, '/bin/autotest-secondary', strip=True)
+
+
+# What the guest's python3 leaves out of Debian's standard library: tests,
+# GUI, build and packaging parts, and extension modules that pull large
+# libraries (ssl, sqlite, curses) which no DPDK user tool imports.
+PY_SKIP_DIRS = {'__pycache__', 'test', 'idlelib', 'tkinter', 'turtledemo',
+                'ensurepip', 'lib2to3', 'pydoc_data', 'site-packages',
+                'dist-packages', 'distutils', 'venv'}
+PY_SKIP_EXT = re.compile(r'^(_tkinter|_test|_ctypes_test|xxlimited|_xx|'
+                         r'_ssl|_hashlib|_sqlite3|_curses|readline|_dbm|'
+                         r'_gdbm|nis|ossaudiodev|audioop)')
+# The user tools of a tree the guest gets, when the tree has the series'
+# dpdk-user-check.py (a base has no use for Python in the guest).
+USERTOOLS = ['dpdk-user-check.py', 'dpdk-devbind.py', 'dpdk-hugepages.py']
+
+
+def add_python(stage, src_dir):
+    """Debian's python3 with its trimmed standard library and the tree's
+    USERTOOLS in /usr/bin, if the tree has dpdk-user-check.py."""
+    tools = os.path.join(src_dir, 'usertools')
+    if not os.path.exists(os.path.join(tools, USERTOOLS[0])):
+        return
+    python = os.path.realpath('/usr/bin/python3')
+    ver = os.path.basename(python)
+    stage.add_program(python, '/usr/bin/' + ver)
+    for link in ('/usr/bin/python3', '/bin/python3'):
+        os.symlink('/usr/bin/' + ver, stage.path(link))
+    # the tools' "#! /usr/bin/env python3"
+    os.symlink('/bin/busybox', stage.path('/usr/bin/env'))
+    lib = os.path.join('/usr/lib', ver)
+    for dirpath, dirs, files in os.walk(lib):
+        dirs[:] = [d for d in dirs if d not in PY_SKIP_DIRS and
+                   not d.startswith('config-')]
+        for f in files:
+            src = os.path.join(dirpath, f)
+            if f.endswith('.py'):
+                stage.add(src, src)
+            elif f.endswith('.so') and not PY_SKIP_EXT.match(f):
+                stage.add_program(src, src)
+    for tool in USERTOOLS:
+        stage.add(os.path.join(tools, tool), '/usr/bin/' + tool, 0o755)
 
 
 def libgcc_s():
@@ -240,6 +287,7 @@ def build(build_dir, kernel, output, extra=()):
             stage.add_program(os.path.join(build_dir, prog),
                               '/bin/' + os.path.basename(prog), strip=True)
         build_autotest_secondary(stage, tmp, build_dir)
+        add_python(stage, source_dir(build_dir))
         for src, name in extra:
             stage.add_program(src, '/bin/' + name, strip=True)
         gcc_s = libgcc_s()

@@ -72,6 +72,11 @@ FIELDS = {
     'no_pagemap': False,       # assert /proc/*/pagemap is never opened
     'trace_vfio': False,       # count VFIO_IOMMU_(UN)MAP_DMA ioctls per
                                # phase (strace; bench/vfio-bench.py)
+    'user_check': '',          # pass or fail: run usertools/dpdk-user-
+                               # check.py first as the case's user, with
+                               # the NICs and -m/--iova-mode/--in-memory of
+                               # the case, expecting that verdict; its
+                               # lines join the output ('': not run)
     'base': True,              # also run on the base, compare the record
     'required': True,          # in the required matrix (make check)
 }
@@ -127,7 +132,8 @@ def check_scenario(sc, where):
                         'word of letters, digits, . + - _')
     choices = {'iommu': IOMMUS, 'nic': tuple(NIC_DEVICES),
                'program': tuple(PROGRAMS), 'expect': EXPECTS,
-               'qemu': ('7.2', '10'), 'kernel': ('6.1', '6.12')}
+               'qemu': ('7.2', '10'), 'kernel': ('6.1', '6.12'),
+               'user_check': ('', 'pass', 'fail')}
     for key, allowed in choices.items():
         if str(sc[key]) not in allowed:
             raise DataError(f'{where}: {key} "{sc[key]}" is not one of '
@@ -136,6 +142,9 @@ def check_scenario(sc, where):
                                       for d in sc['drivers']):
         raise DataError(f'{where}: drivers must list 2 of '
                         + ', '.join(DRIVERS))
+    if sc['user_check'] and sc['base']:
+        raise DataError(f'{where}: user_check needs base = false (the base '
+                        'has no dpdk-user-check.py)')
     if sc['expect'] == 'error' and not sc['error']:
         raise DataError(f'{where}: expect = "error" needs error = "regex"')
     if sc['program'] == 'dpdk-test' and not sc['autotest']:
@@ -297,14 +306,36 @@ def case_script(sc):
         env = 'DPDK_TEST=' + sc['autotest']
     bind = ' '.join(f'{bdf}={drv}'
                     for bdf, drv in zip(NIC_BDFS, sc['drivers']))
+    check = ' '.join(user_check_args(sc, allowed)) if sc['user_check'] else ''
+
     return lines + (
         f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
         f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
         f'TB_STRACE={strace_mode(sc)} '
         f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
         f'TB_BIND={q(bind)} TB_DMA_LIMIT={sc["dma_entry_limit"]} '
-        f'TB_SECONDARY={q(secondary)} TB_SECONDARY_ENV={q(secondary_env)}\n'
+        f'TB_SECONDARY={q(secondary)} TB_SECONDARY_ENV={q(secondary_env)} '
+        f'TB_USERCHECK={q(check)}\n'
         f'tb_case {sc["name"]} {" ".join(q(a) for a in args)}\n')
+
+
+# EAL options dpdk-user-check.py takes, with whether they take a value.
+USER_CHECK_EAL = {'-m': True, '--iova-mode': True, '--huge-dir': True,
+                  '--in-memory': False}
+
+
+def user_check_args(sc, allowed):
+    """dpdk-user-check.py's arguments for SC: the EAL options it knows
+    (both the "--opt value" and "--opt=value" forms) and the NICs."""
+    args, eal = [], list(sc['eal'])
+    while eal:
+        opt, _, value = eal.pop(0).partition('=')
+        if opt not in USER_CHECK_EAL:
+            continue
+        args.append(opt)
+        if USER_CHECK_EAL[opt]:
+            args.append(value or (eal.pop(0) if eal else ''))
+    return args + allowed
 
 
 def strace_mode(sc):
@@ -400,15 +431,19 @@ def parse_console(text):
                                  'timeout': False, 'pagemap': [],
                                  'setup': [], 'end': False, 'openat': None,
                                  'vfio': [], 'secondary_rc': None,
-                                 'after_secondary': None}
+                                 'after_secondary': None,
+                                 'user_check_rc': None}
             section = None
         elif cur is None:
             if word == 'SETUP-FAIL':
                 boot['setup'].append(rest)
         elif word == 'SETUP-FAIL':
             cur['setup'].append(rest)
-        elif word == 'OUTPUT':
+        elif word in ('OUTPUT', 'USERCHECK'):
             section = 'output'
+        elif word == 'USERCHECK-RC':
+            cur['user_check_rc'] = int(rest)
+            section = None
         elif word == 'RC':
             cur['rc'] = int(rest)
             section = None
@@ -495,6 +530,18 @@ def secondary_problems(case):
     return problems
 
 
+def user_check_problems(sc, case):
+    """The setup check's verdict against the one SC expects."""
+    rc = case['user_check_rc']
+    if rc is None:
+        return ['dpdk-user-check.py did not run']
+    want = 0 if sc['user_check'] == 'pass' else 1
+    if rc != want:
+        return [f'dpdk-user-check.py exit {rc}, expected {want} '
+                f'({sc["user_check"]})']
+    return []
+
+
 def output_problems(sc, out):
     """SC's lines missing from OUT and forbidden lines found in it."""
     problems = [f'no line matching "{pat}"' for pat in sc['lines']
@@ -555,6 +602,8 @@ def evaluate(sc, case):
                 problems.append(f'port {p}: RX-packets {rx} + RX-dropped '
                                 f'{dr} != RX-total {total}')
     problems += output_problems(sc, out)
+    if sc['user_check']:
+        problems += user_check_problems(sc, case)
     if sc['secondary']:
         facts.append(f'secondary rc={case["secondary_rc"]}')
         problems += secondary_problems(case)
