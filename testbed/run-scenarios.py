@@ -294,7 +294,11 @@ def main():
     except tblib.DataError as e:
         sys.exit(f'error: {e}')
     if args.only:
-        scenarios = [s for s in scenarios if re.search(args.only, s['name'])]
+        try:
+            only = re.compile(args.only)
+        except re.error as e:
+            sys.exit(f'error: --only "{args.only}" is not a regex: {e}')
+        scenarios = [s for s in scenarios if only.search(s['name'])]
     if args.required:
         scenarios = [s for s in scenarios if s['required']]
     if not scenarios:

@@ -122,11 +122,46 @@ def parse_size(text, where):
                                    'G': 30}[m.group(2)])
 
 
+# Fields whose TOML value may be a number or a string (both are read as
+# text: qemu = 7.2, memlock = 1024).
+TEXT_OR_NUMBER = ('qemu', 'kernel', 'memlock')
+
+
+def type_problem(key, value):
+    """Why VALUE cannot be field KEY (typed like its FIELDS default), or
+    None."""
+    default = FIELDS[key]
+    if key in TEXT_OR_NUMBER:
+        ok = isinstance(value, (str, int, float)) and \
+            not isinstance(value, bool)
+        return None if ok else 'must be a string or a number'
+    if key == 'name' or isinstance(default, str):
+        return None if isinstance(value, str) else 'must be a string'
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else 'must be true or false'
+    if isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else 'must be a whole number'
+    if isinstance(default, list):
+        item = int if key == 'allow' else str
+        if not isinstance(value, list) or not all(
+                isinstance(v, item) and not isinstance(v, bool)
+                for v in value):
+            return ('must be a list of ' +
+                    ('numbers' if item is int else 'strings'))
+    return None
+
+
 def check_scenario(sc, where):
     for key in sc:
         if key not in FIELDS:
             raise DataError(f'{where}: unknown field "{key}" (fields: '
                             + ', '.join(FIELDS) + ')')
+    for key, value in sc.items():
+        problem = type_problem(key, value)
+        if problem:
+            raise DataError(f'{where}: field "{key}" {problem}, not '
+                            f'{value!r}')
     if not sc['name'] or not re.fullmatch(r'[\w.+-]+', sc['name']):
         raise DataError(f'{where}: name "{sc["name"]}" must be a non-empty '
                         'word of letters, digits, . + - _')
@@ -177,12 +212,23 @@ def load_scenarios(paths):
                 data = tomllib.load(f)
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise DataError(f'{path}: {e}')
+        rel = os.path.relpath(path, TOP)
+        for table in data:
+            if table not in ('defaults', 'scenario'):
+                raise DataError(f'{rel}: unknown table "{table}" (tables: '
+                                '[defaults], [[scenario]])')
+        if not isinstance(data.get('scenario', []), list):
+            raise DataError(f'{rel}: write each scenario as [[scenario]]')
+        if not data.get('scenario'):
+            raise DataError(f'{rel}: no [[scenario]] in the file')
         defaults = dict(FIELDS)
         defaults.update(data.get('defaults', {}))
-        for i, entry in enumerate(data.get('scenario', [])):
+        for i, entry in enumerate(data['scenario']):
             sc = dict(defaults)
             sc.update(entry)
-            where = f'{os.path.relpath(path, TOP)} scenario #{i + 1}'
+            where = f'{rel} scenario #{i + 1}'
+            if isinstance(sc.get('name'), str):
+                where += f' ("{sc["name"]}")'
             check_scenario(sc, where)
             if sc['name'] in names:
                 raise DataError(f'{where}: duplicate name "{sc["name"]}"')

@@ -298,7 +298,14 @@ def test_testbed_data():
              "commands": ["quit"]}, "commands"),
            ({"lines": ["("]}, "lines"),
            ({"dma_entry_limit": -1}, "dma_entry_limit"),
-           ({"secondaries": "x"}, "unknown field")]
+           ({"secondaries": "x"}, "unknown field"),
+           ({"user_check": "yes", "base": False}, "user_check"),
+           ({"user_check": "pass"}, "user_check needs base = false"),
+           ({"lines": "error 28"}, 'field "lines" must be a list of strings'),
+           ({"eal": "--iova-mode=va"}, 'field "eal" must be a list'),
+           ({"allow": 0}, 'field "allow" must be a list of numbers'),
+           ({"seconds": "5"}, 'field "seconds" must be a whole number'),
+           ({"base": 1}, 'field "base" must be true or false')]
     for fields, word in bad:
         sc = dict(tblib.FIELDS, name="x", **fields)
         try:
@@ -307,6 +314,29 @@ def test_testbed_data():
         except tblib.DataError as e:
             ok, msg = word in str(e), str(e)
         check(f"scenario with bad {word} is refused naming it", ok, msg)
+    with tempfile.TemporaryDirectory() as d:
+        for text, word in (
+                ('[[scenarios]]\nname = "x"\n', 'unknown table "scenarios"'),
+                ('[defaults]\nuid = 0\n', "no [[scenario]]"),
+                ('[scenario]\nname = "x"\n', "write each scenario as"),
+                ('[[scenario]]\nname = "x"\nlines = "a"\n',
+                 '#1 ("x"): field "lines"')):
+            path = os.path.join(d, "bad.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            try:
+                tblib.load_scenarios([path])
+                ok, msg = False, "accepted"
+            except tblib.DataError as e:
+                ok, msg = word in str(e) and "bad.toml" in str(e), str(e)
+            check(f"scenario file with {word} is refused naming it", ok, msg)
+    r = subprocess.run([sys.executable, os.path.join(TOP, "testbed",
+                        "run-scenarios.py"), "--only", "(", TOP],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    check("run-scenarios.py --only '(' stops with one line",
+          r.returncode != 0 and one_error_line(r.stdout, ["--only", "regex"]),
+          r.stdout)
     probs = tblib.secondary_problems(testbed_case([5, 9, 14]))
     check("secondary then growing RX passes", probs == [], str(probs))
     probs = tblib.secondary_problems(testbed_case([5, 5, 5]))
@@ -324,6 +354,18 @@ def test_testbed_data():
           str(probs))
     probs = tblib.output_problems(sc, "error 28 (No space left)\n")
     check("present line, no forbidden one: no problem", probs == [],
+          str(probs))
+    sc = dict(tblib.FIELDS, name="x", user_check="pass", base=False,
+              eal=["-m", "64", "--iova-mode=va", "--no-telemetry"])
+    args = tblib.user_check_args(sc, ["0000:00:10.0"])
+    check("the user check gets the EAL options it knows and the NICs",
+          args == ["-m", "64", "--iova-mode", "va", "0000:00:10.0"],
+          str(args))
+    probs = tblib.user_check_problems(sc, {"user_check_rc": 1})
+    check("a failing user check where it should pass is reported",
+          len(probs) == 1, str(probs))
+    probs = tblib.user_check_problems(sc, {"user_check_rc": None})
+    check("a user check that did not run is reported", len(probs) == 1,
           str(probs))
 
 
