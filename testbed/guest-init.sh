@@ -7,7 +7,8 @@
 # console is context.
 
 /bin/busybox --install -s /bin
-export PATH=/bin
+# /usr/bin: python3 and the tree's user tools, when the tree has them
+export PATH=/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -144,9 +145,11 @@ tb_wait_forwarding() {
 #   TB_STRACE (1: record openat; vfio: count VFIO DMA map/unmap ioctls
 #   per phase, phases split by write(-1, "NAME") markers), TB_ENV
 #   (VAR=VALUE words), TB_SECONDARY (a program and its arguments run once
-#   forwarding started, see tb_secondary).
+#   forwarding started, see tb_secondary), TB_PROG (the DPDK program to
+#   wait for and stop when PROGRAM is a shell running it; default:
+#   PROGRAM).
 tb_run() {
-	prog=${1##*/}
+	prog=${TB_PROG:-${1##*/}}
 	sprog=${TB_SECONDARY%% *}
 	trace=/tmp/$TB_NAME.strace
 	flag=/tmp/$TB_NAME.timeout
@@ -216,6 +219,46 @@ tb_user_check() {
 	echo "@@TB USERCHECK-RC $?"
 }
 
+# tb_login_memlock: RLIMIT_MEMLOCK (bytes) that a login of $TB_UID's user
+# would get from /etc/security/limits.d, as pam_limits sets it (this guest
+# has no PAM); the kernel's default (8 MiB) without such a line.
+tb_login_memlock() {
+	user=$(awk -F: -v uid="$TB_UID" '$3 == uid { print $1 }' /etc/passwd)
+	cat /etc/security/limits.d/*.conf 2>/dev/null | awk -v u="$user" '
+		$1 == u && $3 == "memlock" && $2 != "soft" { v = $4 }
+		END { if (v == "") print 8388608
+			else if (v == "unlimited" || v == "infinity") print v
+			else print v * 1024 }'
+}
+
+# tb_guide: the tree's guide procedure instead of the case's own setup:
+# /guide-root.sh as root (from an empty hugepage pool, NICs unbound), then
+# /guide-user.sh as $TB_UID in a "new login", which is where testpmd runs.
+tb_guide() {
+	umount /dev/hugepages 2>/dev/null
+	echo 0 > /proc/sys/vm/nr_hugepages
+	echo 3 > /proc/sys/vm/drop_caches
+	echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
+	[ -f /guide-root.sh ] || { tb_fail_setup "the tree's guide has no procedure"; return; }
+	echo "@@TB GUIDE-ROOT"
+	failed=
+	while read -r cmd; do
+		echo "# $cmd"
+		sh -c "$cmd" < /dev/null || { failed=$cmd; break; }
+	done < /guide-root.sh
+	if [ -n "$failed" ]; then
+		tb_fail_setup "guide, as root: $failed"
+	else
+		TB_MEMLOCK=$(tb_login_memlock)
+		TB_PROG=dpdk-testpmd tb_run sh -ex /guide-user.sh
+	fi
+	for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
+		umount "$m"
+	done
+	rm -rf /etc/security/limits.d/* /mnt/*
+	echo 0 > /proc/sys/vm/nr_hugepages
+}
+
 # One case: tb_case NAME with the TB_* variables, TB_BIND ("BDF=DRIVER"
 # words), TB_HUGEPAGES and TB_USERCHECK (dpdk-user-check.py arguments;
 # empty: not run) set, then the program and its arguments.
@@ -230,7 +273,11 @@ tb_case() {
 	tb_dma_limit "$TB_DMA_LIMIT"
 	# shellcheck disable=SC2086
 	[ -n "$TB_USERCHECK" ] && tb_user_check $TB_USERCHECK
-	tb_run "$@"
+	if [ "$1" = guide ]; then
+		tb_guide
+	else
+		tb_run "$@"
+	fi
 	tb_dma_limit 0
 	echo "@@TB END $TB_NAME"
 }

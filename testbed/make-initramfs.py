@@ -6,8 +6,8 @@ virtio-iommu modules with their dependencies, testbed/dropuid.c built
 statically, dpdk-testpmd and dpdk-test of the build with their libraries
 (plus libgcc_s.so.1), testbed/autotest-secondary.c built against the build
 when its tree has the autotests it runs, Debian's python3 with a trimmed
-standard library and the tree's user tools when its tree has the series'
-usertools/dpdk-user-check.py, strace with its libraries, and
+standard library, the tree's user tools and lspci when its tree has the
+series' usertools/dpdk-user-check.py, strace with its libraries, and
 testbed/guest-init.sh as /init. The scenario script (/cases.sh) is appended
 per boot by the runner.
 
@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import tblib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get('OUT', os.path.join(TOP, 'out'))
@@ -222,9 +224,10 @@ PY_SKIP_EXT = re.compile(r'^(_tkinter|_test|_ctypes_test|xxlimited|_xx|'
 USERTOOLS = ['dpdk-user-check.py', 'dpdk-devbind.py', 'dpdk-hugepages.py']
 
 
-def add_python(stage, src_dir):
-    """Debian's python3 with its trimmed standard library and the tree's
-    USERTOOLS in /usr/bin, if the tree has dpdk-user-check.py."""
+def add_usertools(stage, src_dir):
+    """Debian's python3 with its trimmed standard library, the tree's
+    USERTOOLS in /usr/bin and what they run (lspci for dpdk-devbind.py),
+    if the tree has dpdk-user-check.py."""
     tools = os.path.join(src_dir, 'usertools')
     if not os.path.exists(os.path.join(tools, USERTOOLS[0])):
         return
@@ -247,6 +250,16 @@ def add_python(stage, src_dir):
                 stage.add_program(src, src)
     for tool in USERTOOLS:
         stage.add(os.path.join(tools, tool), '/usr/bin/' + tool, 0o755)
+    lspci = shutil.which('lspci', path='/usr/bin:/bin')
+    if not lspci:
+        die('lspci is not installed: run tools/install-deps.sh testbed')
+    stage.add_program(lspci, '/usr/bin/lspci')
+    # where the guide's memlock line goes (see guest-init.sh tb_guide)
+    os.makedirs(stage.path('/etc/security/limits.d'), exist_ok=True)
+    guide = tblib.guide_commands(src_dir)
+    if guide:
+        for name, cmds in zip(('root', 'user'), guide):
+            stage.write(f'/guide-{name}.sh', ''.join(c + '\n' for c in cmds))
 
 
 def libgcc_s():
@@ -287,7 +300,7 @@ def build(build_dir, kernel, output, extra=()):
             stage.add_program(os.path.join(build_dir, prog),
                               '/bin/' + os.path.basename(prog), strip=True)
         build_autotest_secondary(stage, tmp, build_dir)
-        add_python(stage, source_dir(build_dir))
+        add_usertools(stage, source_dir(build_dir))
         for src, name in extra:
             stage.add_program(src, '/bin/' + name, strip=True)
         gcc_s = libgcc_s()

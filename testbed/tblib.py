@@ -27,7 +27,15 @@ NIC_DEVICES = {
 }
 IOMMUS = ('intel-iommu', 'virtio-iommu', 'none')
 DRIVERS = ('vfio-pci', 'vfio-pci-root', 'uio_pci_generic', 'none')
-PROGRAMS = {'testpmd': 'dpdk-testpmd', 'dpdk-test': 'dpdk-test'}
+PROGRAMS = {'testpmd': 'dpdk-testpmd', 'dpdk-test': 'dpdk-test',
+            'guide': 'guide'}
+# program = "guide": the procedure of the tree's Linux guide, its root
+# commands ("# ") then its user commands ("$ "), with the guide's example
+# devices replaced by the guest's NICs (make-initramfs.py writes them to
+# /guide-root.sh and /guide-user.sh; guest-init.sh tb_guide runs them).
+GUIDE_FILE = 'doc/guides/linux_gsg/enable_func.rst'
+GUIDE_SECTION = 'Setting Up a User'
+GUIDE_DEVICES = ('0000:01:00.0', '0000:01:00.1')
 EXPECTS = ('traffic', 'test-ok', 'error')
 
 # Every field of a scenario, with its default. A scenario file's
@@ -49,7 +57,8 @@ FIELDS = {
     'uid': 1000,
     'memlock': '1G',           # RLIMIT_MEMLOCK: bytes, K/M/G, unlimited
     'hugepages': 256,          # 2 MiB pages
-    'program': 'testpmd',      # testpmd or dpdk-test
+    'program': 'testpmd',      # testpmd, dpdk-test or guide (the tree's
+                               # Linux guide procedure, see GUIDE_FILE)
     'eal': [],                 # EAL arguments after -l/-n/-a
     'testpmd': ['--forward-mode=io', '--tx-first', '--stats-period', '1',
                 '--total-num-mbufs=8192'],
@@ -184,6 +193,11 @@ def check_scenario(sc, where):
         raise DataError(f'{where}: expect = "error" needs error = "regex"')
     if sc['program'] == 'dpdk-test' and not sc['autotest']:
         raise DataError(f'{where}: program dpdk-test needs autotest')
+    if sc['program'] == 'guide' and (sc['drivers'] != ['none', 'none'] or
+                                     sc['eal'] or sc['user_check']):
+        raise DataError(f'{where}: program guide binds the NICs and runs '
+                        'its own commands: drivers = ["none", "none"], no '
+                        'eal, no user_check')
     if sc['program'] != 'testpmd' and (sc['commands'] or sc['secondary']):
         raise DataError(f'{where}: commands and secondary are for program '
                         'testpmd')
@@ -201,6 +215,33 @@ def check_scenario(sc, where):
                 raise DataError(f'{where}: {key} "{pat}" is not a regex: {e}')
     sc['memlock'] = parse_size(sc['memlock'], where)
     sc['qemu'], sc['kernel'] = str(sc['qemu']), str(sc['kernel'])
+
+
+def guide_commands(src_dir):
+    """(root commands, user commands) of GUIDE_SECTION in the tree's
+    GUIDE_FILE, in order; None if the tree's guide has no such section."""
+    path = os.path.join(src_dir, GUIDE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        lines = f.read().splitlines()
+    try:
+        start = lines.index(GUIDE_SECTION) + 2
+    except ValueError:
+        return None
+    root, user = [], []
+    for i in range(start, len(lines)):
+        line = lines[i].strip()
+        if i + 1 < len(lines) and re.fullmatch(r'([~=-])\1+',
+                                               lines[i + 1].strip()):
+            break  # the next section's title
+        for prompt, cmds in (('# ', root), ('$ ', user)):
+            if line.startswith(prompt):
+                cmd = line[len(prompt):]
+                for guide_dev, nic in zip(GUIDE_DEVICES, NIC_BDFS):
+                    cmd = cmd.replace(guide_dev, nic)
+                cmds.append(cmd)
+    return root, user
 
 
 def load_scenarios(paths):
@@ -331,12 +372,16 @@ def case_script(sc):
     # Other programs in the initramfs (make-initramfs.py --add) by name.
     prog = PROGRAMS.get(sc['program'], sc['program'])
     args = [prog, '-l', '0-1', '-n', '1'] + devargs + sc['eal']
+    if sc['program'] == 'guide':
+        args = [prog]
     env = ''
     stop = 0
     secondary, secondary_env = '', ''
     q = shlex.quote
     lines = ''
-    if sc['program'] == 'testpmd':
+    if sc['program'] == 'guide':
+        stop = sc['seconds']
+    elif sc['program'] == 'testpmd':
         args += ['--'] + sc['testpmd']
         stop = sc['seconds']
         if sc['commands']:
@@ -638,7 +683,7 @@ def evaluate(sc, case):
         problems.append(f'killed by signal {case["rc"] - 128}')
     detail = ''
     ports = port_rx(case['output'])
-    if sc['program'] == 'testpmd':
+    if sc['program'] in ('testpmd', 'guide'):
         with_rx = sorted(p for p, (rx, _, _) in ports.items() if rx > 0)
         facts.append(f'ports with RX: {len(with_rx)} of {len(ports)}')
         detail = ', '.join(f'port {p} RX {rx} dropped {dr}'

@@ -15,7 +15,7 @@ pkgs_for() {
 	check) echo gawk codespell linux-source-6.1 util-linux mount procps \
 		passwd jq ;;
 	bench) echo python3-matplotlib ;;
-	testbed) echo busybox-static cpio strace kmod qemu-system-x86 ;;
+	testbed) echo busybox-static cpio strace kmod pciutils qemu-system-x86 ;;
 	*) die "unknown dependency set '$1' (build, check, bench, testbed)" ;;
 	esac
 }
