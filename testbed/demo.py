@@ -16,7 +16,8 @@ import tblib
 
 SHOW = re.compile(r'IOVA|IOMMU|iommu|VFIO|DMA|Probe PCI|Selected|'
                   r'mode|Port \d: |Link up|Signal|forward statistics|'
-                  r'Forward statistics|^@@TB (RUN|RC)')
+                  r'Forward statistics|^@@TB (RUN|RC)|'
+                  r'^(PASS|FAIL|INFO) |^all checks|check\(s\) failed')
 STATS = re.compile(r'RX-packets: +(\d+).*|TX-packets: +(\d+).*')
 
 
