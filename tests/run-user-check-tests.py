@@ -14,6 +14,7 @@ Usage: run-user-check-tests.py --dpdk-base NAME SERIES_SRC SERIES_BUILD
 import argparse
 import contextlib
 import os
+import pwd
 import re
 import sys
 
@@ -93,26 +94,28 @@ def device_cases(c):
         return
     c.expect("a device on %s needs vfio-pci, IOMMU and vfio" % drv, [dev], [
         "FAIL iommu: no IOMMU is enabled; fix: ",
-        "FAIL vfio: vfio or vfio_iommu_type1 is not loaded; fix: modprobe",
+        "FAIL vfio: /dev/vfio/vfio does not exist; fix: modprobe vfio-pci",
         "FAIL device %s: bound to %s; fix: dpdk-devbind.py --bind=vfio-pci %s"
         % (dev, drv, dev)], 1)
     with hostenv.hugetlbfs(owner=USER) as huge:
         args = [dev, "-m", "8", "--huge-dir", huge]
         c.expect("memlock below the memory VFIO pins fails with limits.d",
-                 args, ["FAIL memlock: RLIMIT_MEMLOCK 64K is below the 8M",
-                        "FAIL memlock: RLIMIT_MEMLOCK 64K is below the 8M "
-                        "that VFIO pins; fix: '%s - memlock 8192' in "
+                 args, ["FAIL memlock: RLIMIT_MEMLOCK 64K is below the 8M "
+                        "VFIO pins; fix: '%s - memlock 8192' in "
                         "/etc/security/limits.d/" % USER], 1,
                  memlock=64 << 10)
         c.expect("memlock of 8M covers the 8M VFIO pins", args,
                  ["PASS memlock: RLIMIT_MEMLOCK 8M covers 8M"], 1,
                  memlock=8 << 20)
+        c.expect("without -m the memlock limit is only shown",
+                 [dev, "--huge-dir", huge],
+                 ["INFO memlock: RLIMIT_MEMLOCK 64K caps the memory VFIO "
+                  "can pin"], 1, memlock=64 << 10)
 
 
 def hugepage_cases(c):
     c.expect("no hugetlbfs mount fails with the mount command", ["-m", "8"],
-             ["PASS hugepages: ",
-              "FAIL hugetlbfs: no hugetlbfs mount for 2M pages; fix: mount "
+             ["FAIL hugetlbfs: no hugetlbfs mount for 2M pages; fix: mount "
               "-t hugetlbfs -o pagesize=2M,uid=%s" % USER], 1)
     ok, out = c.eal_starts(None)
     c.check("... and EAL init fails there too", not ok, out)
@@ -134,10 +137,19 @@ def hugepage_cases(c):
                   "all checks passed for %s" % USER], 0)
         ok, out = c.eal_starts(huge)
         c.check("... and EAL init passes there too", ok, out)
+        sub = os.path.join(huge, "app")
+        os.mkdir(sub)
+        pw = pwd.getpwnam(USER)
+        os.chown(sub, pw.pw_uid, pw.pw_gid)
+        c.expect("a --huge-dir below the mount point is that mount",
+                 ["-m", "8", "--huge-dir", sub],
+                 ["PASS hugetlbfs: %s (2M) writable" % sub], 0)
+        ok, out = c.eal_starts(sub)
+        c.check("... and EAL init passes there too", ok, out)
         c.expect("more memory than the pool has fails with dpdk-hugepages.py",
                  ["-m", "1048576", "--huge-dir", huge],
-                 [re.compile(r"FAIL hugepages: \d+M free hugepage memory, "
-                             r"1048576M asked; fix: dpdk-hugepages.py "
+                 [re.compile(r"FAIL hugepages: \d+M free hugepage memory "
+                             r"EAL can use, 1048576M asked; fix: dpdk-hugepages.py "
                              r"--pagesize 2M --reserve 1048576M "
                              r"\(as root\)$")], 1)
         c.expect("--iova-mode=pa as a user fails",
@@ -148,6 +160,14 @@ def hugepage_cases(c):
         c.expect("--iova-mode=pa as root passes",
                  ["-m", "8", "--huge-dir", huge, "--iova-mode", "pa"],
                  ["INFO iova-mode: EAL will use PA"], 0, user=None)
+
+
+def option_cases(c):
+    for args, word in ((["-m", "0"], "-m/--memory: '0' is not a size in MB"),
+                       (["1:2"], "DEVICE: '1:2' is not a PCI address")):
+        code, out = c.run(args)
+        c.check("a bad option (%s) stops with one line" % " ".join(args),
+                code == 2 and out.strip().splitlines()[-1].endswith(word), out)
 
 
 def main():
@@ -163,6 +183,7 @@ def main():
     gatelib.builds(args.build, args.build)
     with gatelib.setup(16):
         c = Cases(tool, os.path.abspath(args.build))
+        option_cases(c)
         device_cases(c)
         hugepage_cases(c)
     print("user-check %s: %d passed, %d failed" %
