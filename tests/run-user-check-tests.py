@@ -12,7 +12,6 @@ Usage: run-user-check-tests.py --dpdk-base NAME SERIES_SRC SERIES_BUILD
 """
 
 import argparse
-import contextlib
 import os
 import pwd
 import re
@@ -34,7 +33,7 @@ class Cases:
     def __init__(self, tool, build):
         self.tool = tool
         self.build = build
-        self.passed = self.failed = 0
+        self.passed = self.failed = self.skipped = 0
 
     def check(self, name, ok, out):
         if ok:
@@ -60,12 +59,16 @@ class Cases:
                                 for pat in pats)
         self.check(name, ok, "exit %d\n%s" % (code, out))
 
-    def eal_starts(self, huge, extra=()):
+    def skip(self, name, reason):
+        self.skipped += 1
+        print("SKIP %s: %s" % (name, reason))
+
+    def eal_starts(self, huge):
         """Whether dpdk-test gets through EAL init as the test user."""
         exe = os.path.join(self.build, "app", "test", "dpdk-test")
         with hostenv.runtime_dir(USER) as rt:
             argv = [exe, "-l", "0", "--no-pci", "-m", "8",
-                    "--file-prefix", "usercheck"] + list(extra)
+                    "--file-prefix", "usercheck"]
             if huge:
                 argv += ["--huge-dir", huge]
             r = hostenv.run(argv, 120, user=USER, runtime_dir=rt,
@@ -90,7 +93,7 @@ def device_cases(c):
                            NO_DEVICE], 1)
     dev, drv = kernel_driven_device()
     if dev is None:
-        print("SKIP a device on a kernel driver: the host has none")
+        c.skip("a device on a kernel driver, memlock", "the host has none")
         return
     c.expect("a device on %s needs vfio-pci, IOMMU and vfio" % drv, [dev], [
         "FAIL iommu: no IOMMU is enabled; fix: ",
@@ -186,8 +189,8 @@ def main():
         option_cases(c)
         device_cases(c)
         hugepage_cases(c)
-    print("user-check %s: %d passed, %d failed" %
-          (args.dpdk_base, c.passed, c.failed))
+    print("user-check %s: %d passed, %d failed, %d skipped" %
+          (args.dpdk_base, c.passed, c.failed, c.skipped))
     return 1 if c.failed else 0
 
 
