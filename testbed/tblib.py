@@ -94,6 +94,7 @@ FIELDS = {
 # the base's outcomes are recorded and compared with.
 KEY_LINES = [
     r"EAL: Selected IOVA mode '\w+'",
+    r"EAL: IOVA mode 'dense' instead of 'VA'",
     r"Cannot use IOVA as '\w+'[^\n]*",
     r"Cannot set up DMA remapping, error \d+ \([^)]*\)",
     r"EAL: Error - exiting with code: \d+",

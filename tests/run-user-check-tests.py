@@ -30,9 +30,10 @@ PCI = "/sys/bus/pci/devices"
 
 
 class Cases:
-    def __init__(self, tool, build):
+    def __init__(self, tool, build, conf):
         self.tool = tool
         self.build = build
+        self.conf = conf
         self.passed = self.failed = self.skipped = 0
 
     def check(self, name, ok, out):
@@ -63,12 +64,12 @@ class Cases:
         self.skipped += 1
         print("SKIP %s: %s" % (name, reason))
 
-    def eal_starts(self, huge):
+    def eal_starts(self, huge, eal_args=()):
         """Whether dpdk-test gets through EAL init as the test user."""
         exe = os.path.join(self.build, "app", "test", "dpdk-test")
         with hostenv.runtime_dir(USER) as rt:
             argv = [exe, "-l", "0", "--no-pci", "-m", "8",
-                    "--file-prefix", "usercheck"]
+                    "--file-prefix", "usercheck"] + list(eal_args)
             if huge:
                 argv += ["--huge-dir", huge]
             r = hostenv.run(argv, 120, user=USER, runtime_dir=rt,
@@ -151,7 +152,7 @@ def hugepage_cases(c):
         c.check("... and EAL init passes there too", ok, out)
         c.expect("more memory than the pool has fails with dpdk-hugepages.py",
                  ["-m", "1048576", "--huge-dir", huge],
-                 [re.compile(r"FAIL hugepages: \d+M free hugepage memory "
+                 [re.compile(r"FAIL hugepages: \d+[MG] free hugepage memory "
                              r"EAL can use, 1048576M asked; fix: dpdk-hugepages.py "
                              r"--pagesize 2M --reserve 1048576M "
                              r"\(as root\)$")], 1)
@@ -163,6 +164,28 @@ def hugepage_cases(c):
         c.expect("--iova-mode=pa as root passes",
                  ["-m", "8", "--huge-dir", huge, "--iova-mode", "pa"],
                  ["INFO iova-mode: EAL will use PA"], 0, user=None)
+        iova_mode_cases(c, huge)
+
+
+def iova_mode_cases(c, huge):
+    """The --iova-mode values the base's tool knows (USER_CHECK_IOVA_MODES
+    of base.conf) pass with no device needing physical addresses, as EAL
+    init does; the others are refused as unknown, not misjudged."""
+    known = c.conf["USER_CHECK_IOVA_MODES"].split(",")
+    for mode in ("va", "dense"):
+        args = ["-m", "8", "--huge-dir", huge, "--iova-mode", mode]
+        if mode not in known:
+            code, out = c.run(args)
+            c.check("--iova-mode=%s, unknown to this base's tool, is "
+                    "refused" % mode, code == 2 and "invalid choice" in out,
+                    out)
+            continue
+        c.expect("--iova-mode=%s as a user passes" % mode, args,
+                 ["INFO iova-mode: EAL will use %s" %
+                  ("dense IOVAs" if mode == "dense" else "VA"),
+                  "all checks passed"], 0)
+        ok, out = c.eal_starts(huge, ["--iova-mode=" + mode])
+        c.check("... and EAL init passes there too", ok, out)
 
 
 def option_cases(c):
@@ -185,7 +208,8 @@ def main():
                  % (tool, args.dpdk_base))
     gatelib.builds(args.build, args.build)
     with gatelib.setup(16):
-        c = Cases(tool, os.path.abspath(args.build))
+        c = Cases(tool, os.path.abspath(args.build),
+                  gatelib.read_base_conf(args.dpdk_base))
         option_cases(c)
         device_cases(c)
         hugepage_cases(c)
