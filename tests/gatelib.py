@@ -35,9 +35,9 @@ NO_ALLOW_TESTS = {"eal_flags_b_opt_autotest"}
 # One run of a runner. name: label; user: as the test user?; eal: extra EAL
 # arguments for every test; base: for a series-only run, the run whose base
 # results it is compared with; cannot: {test: reason} for tests that cannot
-# apply to this run.
-Run = collections.namedtuple("Run", "name user eal base cannot",
-                             defaults=(None, {}))
+# apply to this run; tests: the only tests the run is for (None: all).
+Run = collections.namedtuple("Run", "name user eal base cannot tests",
+                             defaults=(None, {}, None))
 
 # Series autotests that check one IOVA mode and skip themselves in the
 # others: they apply only to the runs in that mode.
@@ -262,6 +262,8 @@ def judge_runs(tally, runs, trees, done, names=None):
         series = done[(trees[-1][0], run.name)]
         cannot = getattr(run, "cannot", {})
         for test in names or sorted(set(base) | set(series)):
+            if run.tests is not None and test not in run.tests:
+                continue
             if test in cannot:
                 tally.cannot(run.name, test, cannot[test])
             else:

@@ -3,8 +3,9 @@
 """Run the EAL memory autotests of dpdk-test (host-autotests.list, plus
 the series' own in bases/BASE/series-autotests.list) on the base and the series
 build, once per run of RUNS (root, the unprivileged test user with a
-hugetlbfs it owns, the same user with --in-memory), and fail on any test
-that is OK on the base and not OK with the series.
+hugetlbfs it owns, the same user with --in-memory, the user in dense IOVA
+mode, and root in PA mode for the IOVA mode flags test), and fail on any
+test that is OK on the base and not OK with the series.
 
 Usage: run-host-tests.py BASE_BUILD SERIES_BUILD [--dpdk-base NAME]
                          [--runs root,user,...]
@@ -49,6 +50,11 @@ RUNS = [
         "hugepage size as usable, so the test sizes its growth for the 1 GiB "
         "pages the host offers with 0 pages, and skips")),
     Run("user-dense", True, ["--iova-mode=dense"], base="user"),
+    # A root primary in IOVA as PA mode: the secondaries the test starts
+    # (--no-pci, with and without --iova-mode) must use PA too, or refuse
+    # (issue 12, item 1: they used to choose VA on their own).
+    Run("root-pa", False, ["--iova-mode=pa"],
+        tests=("eal_flags_iova_mode_autotest",)),
 ]
 TIMEOUT = 120
 EXIT_SKIP = 77
@@ -87,7 +93,8 @@ def run_all(build, label, run, tests, out):
     with gatelib.dpdk_env(hostenv.TEST_USER if run.user else None) as \
             (huge, rt):
         for test in tests:
-            if test in run.cannot:
+            if test in run.cannot or (run.tests is not None and
+                                      test not in run.tests):
                 continue
             res = run_test(build, test, run, huge, rt)
             if res is None:
