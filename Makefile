@@ -15,6 +15,7 @@
 # make style    checkpatches.sh + check-git-log.sh on that tree
 # make build-tree  build that tree into out/DPDK_BASE/tree/build
 # make rebase-report  replay the 22.11 series onto main, patch by patch
+# make abi      abidiff of the series' shared libraries against the base's
 
 SHELL := /bin/bash
 OUT := $(CURDIR)/out
@@ -28,7 +29,7 @@ base_build = $(OUT)/$(1)/base/build
 series_build = $(OUT)/$(1)/series/build
 
 .PHONY: all deps build series check demo demo-host bench tree export style \
-	build-tree rebase-report clean
+	build-tree rebase-report abi clean
 
 all: check
 
@@ -101,6 +102,10 @@ build-tree:
 rebase-report:
 	tools/install-deps.sh build
 	tools/rebase-series.sh --from 22.11 --onto main
+
+abi:
+	tools/install-deps.sh build abi
+	tools/check-abi.sh
 
 clean:
 	rm -rf $(OUT)

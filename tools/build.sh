@@ -18,7 +18,7 @@ MESON_OPTIONS="
 	-Dbuildtype=release
 	-Dtests=true
 	-Denable_apps=test-pmd,test
-	-Denable_drivers=bus/pci,bus/vdev,mempool/ring,mempool/stack,net/virtio,net/e1000,net/ring,net/null
+	-Denable_drivers=$DPDK_DRIVERS
 	-Denable_docs=false
 	-Dwerror=true
 "

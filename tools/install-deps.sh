@@ -2,7 +2,7 @@
 # Install, through apt-get, the Debian packages a job needs. Idempotent: it
 # calls apt-get only when something is missing.
 #
-# Usage: tools/install-deps.sh build|check|bench|testbed ...
+# Usage: tools/install-deps.sh build|check|bench|testbed|abi ...
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -15,8 +15,9 @@ pkgs_for() {
 	check) echo gawk codespell linux-source-6.1 util-linux mount procps \
 		passwd jq ;;
 	bench) echo python3-matplotlib ;;
+	abi) echo abigail-tools ;;
 	testbed) echo busybox-static cpio strace kmod pciutils qemu-system-x86 ;;
-	*) die "unknown dependency set '$1' (build, check, bench, testbed)" ;;
+	*) die "unknown dependency set '$1' (build, check, bench, testbed, abi)" ;;
 	esac
 }
 

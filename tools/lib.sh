@@ -30,6 +30,10 @@ note() {
 # shellcheck source=../bases/main/base.conf
 . "$BASE_DIR/base.conf"
 
+# The drivers every build of the project enables: the test bed's NICs
+# (virtio, e1000e), the host tests' ports (ring, null) and their buses.
+DPDK_DRIVERS=bus/pci,bus/vdev,mempool/ring,mempool/stack,net/virtio,net/e1000,net/ring,net/null
+
 DL_DIR=$OUT/dl
 BASE_OUT=$OUT/$DPDK_BASE
 BASE_SRC=$BASE_OUT/base/src
