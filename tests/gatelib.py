@@ -39,6 +39,11 @@ NO_ALLOW_TESTS = {"eal_flags_b_opt_autotest"}
 Run = collections.namedtuple("Run", "name user eal base cannot tests",
                              defaults=(None, {}, None))
 
+def run_is_for(run, test):
+    """Whether TEST is one of the tests RUN is for (run.tests, None: all)."""
+    return run.tests is None or test in run.tests
+
+
 # Series autotests that check one IOVA mode and skip themselves in the
 # others: they apply only to the runs in that mode.
 DENSE_ONLY = {"iova_dense_autotest": "checks dense IOVAs, run by the "
@@ -262,7 +267,7 @@ def judge_runs(tally, runs, trees, done, names=None):
         series = done[(trees[-1][0], run.name)]
         cannot = getattr(run, "cannot", {})
         for test in names or sorted(set(base) | set(series)):
-            if run.tests is not None and test not in run.tests:
+            if not run_is_for(run, test):
                 continue
             if test in cannot:
                 tally.cannot(run.name, test, cannot[test])

@@ -93,8 +93,7 @@ def run_all(build, label, run, tests, out):
     with gatelib.dpdk_env(hostenv.TEST_USER if run.user else None) as \
             (huge, rt):
         for test in tests:
-            if test in run.cannot or (run.tests is not None and
-                                      test not in run.tests):
+            if test in run.cannot or not gatelib.run_is_for(run, test):
                 continue
             res = run_test(build, test, run, huge, rt)
             if res is None:
