@@ -116,12 +116,14 @@ tb_hugepages() {
 		/dev/hugepages
 }
 
-# tb_wait_forwarding PROG PID: wait (at most 10 s, and while PID lives)
-# until a DPDK worker thread of PROG is running, i.e. forwarding started:
-# EAL init takes a varying time under TCG. (testpmd with no port never
-# starts one: that costs the 10 s.)
+# tb_wait_forwarding PROG PID: wait (at most TB_WAIT s, and while PID
+# lives) until a DPDK worker thread of PROG is running, i.e. forwarding
+# started: EAL init, and the commands run before forwarding, take a
+# varying time under TCG. (testpmd with no port never starts one: that
+# costs TB_WAIT.) "@@TB FORWARDING" says after how long, or that it was
+# not seen.
 tb_wait_forwarding() {
-	tries=20
+	tries=$((TB_WAIT * 2))
 	while [ $tries -gt 0 ] && kill -0 "$2" 2>/dev/null; do
 		for p in $(pidof "$1"); do
 			for t in /proc/$p/task/*; do
@@ -129,7 +131,11 @@ tb_wait_forwarding() {
 				case $comm in
 				*worker*)
 					read -r _ _ state _ < "$t/stat"
-					[ "$state" = R ] && return
+					if [ "$state" = R ]; then
+						echo "@@TB FORWARDING after" \
+							"$((TB_WAIT - tries / 2)) s"
+						return
+					fi
 					;;
 				esac
 			done
@@ -137,11 +143,13 @@ tb_wait_forwarding() {
 		sleep 0.5
 		tries=$((tries - 1))
 	done
+	echo "@@TB FORWARDING not seen in $TB_WAIT s"
 }
 
 # tb_run PROGRAM ARGS...: run one case as set up by the TB_* variables:
 #   TB_NAME, TB_UID, TB_MEMLOCK (bytes or unlimited), TB_LIMIT (seconds
 #   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
+#   TB_WAIT (seconds forwarding may take to start, see tb_wait_forwarding),
 #   TB_STRACE (1: record openat; vfio: count VFIO DMA map/unmap ioctls
 #   per phase, phases split by write(-1, "NAME") markers), TB_ENV
 #   (VAR=VALUE words), TB_SECONDARY (a program and its arguments run once

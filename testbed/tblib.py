@@ -73,6 +73,9 @@ FIELDS = {
                                # the kernel's default
     'seconds': 5,              # testpmd: SIGINT this long after forwarding
                                # starts (a worker thread runs)
+    'forward_wait': 0,         # testpmd: how long forwarding may take to
+                               # start; 0: 10 s, or 40 s with commands
+                               # (they run first: a reattach under TCG)
     'limit': 60,               # guest-side SIGKILL after this long
     'expect': 'traffic',       # traffic, test-ok or error
     'error': '',               # expect=error: regex of the error line
@@ -214,6 +217,11 @@ def check_scenario(sc, where):
                 re.compile(pat)
             except re.error as e:
                 raise DataError(f'{where}: {key} "{pat}" is not a regex: {e}')
+    if not sc['forward_wait']:
+        sc['forward_wait'] = 40 if sc['commands'] else 10
+    if sc['forward_wait'] + sc['seconds'] >= sc['limit']:
+        raise DataError(f'{where}: forward_wait + seconds must stay under '
+                        f'limit ({sc["limit"]} s)')
     sc['memlock'] = parse_size(sc['memlock'], where)
     sc['qemu'], sc['kernel'] = str(sc['qemu']), str(sc['kernel'])
 
@@ -403,6 +411,7 @@ def case_script(sc):
     return lines + (
         f'TB_UID={sc["uid"]} TB_MEMLOCK={sc["memlock"]} '
         f'TB_LIMIT={sc["limit"]} TB_STOP={stop} '
+        f'TB_WAIT={sc["forward_wait"]} '
         f'TB_STRACE={strace_mode(sc)} '
         f'TB_ENV={q(env)} TB_HUGEPAGES={sc["hugepages"]} '
         f'TB_BIND={q(bind)} TB_DMA_LIMIT={sc["dma_entry_limit"]} '
@@ -524,7 +533,8 @@ def parse_console(text):
                                  'setup': [], 'end': False, 'openat': None,
                                  'vfio': [], 'secondary_rc': None,
                                  'after_secondary': None,
-                                 'user_check_rc': None}
+                                 'user_check_rc': None,
+                                 'forwarding': ''}
             section = None
         elif cur is None:
             if word == 'SETUP-FAIL':
@@ -544,6 +554,8 @@ def parse_console(text):
             cur['after_secondary'] = len(cur['output'])
         elif word == 'TIMEOUT':
             cur['timeout'] = True
+        elif word == 'FORWARDING':
+            cur['forwarding'] = rest
         elif word == 'DMESG':
             section = 'dmesg'
         elif word == 'OPENAT':
@@ -689,6 +701,9 @@ def evaluate(sc, case):
         facts.append(f'ports with RX: {len(with_rx)} of {len(ports)}')
         detail = ', '.join(f'port {p} RX {rx} dropped {dr}'
                            for p, (rx, dr, _) in sorted(ports.items()))
+        if case['forwarding'].startswith('not'):
+            detail = ', '.join(filter(None, [
+                detail, 'forwarding ' + case['forwarding']]))
         for p, (rx, dr, total) in sorted(ports.items()):
             if rx + dr != total:
                 problems.append(f'port {p}: RX-packets {rx} + RX-dropped '

@@ -305,7 +305,8 @@ def test_testbed_data():
            ({"eal": "--iova-mode=va"}, 'field "eal" must be a list'),
            ({"allow": 0}, 'field "allow" must be a list of numbers'),
            ({"seconds": "5"}, 'field "seconds" must be a whole number'),
-           ({"base": 1}, 'field "base" must be true or false')]
+           ({"base": 1}, 'field "base" must be true or false'),
+           ({"forward_wait": 56}, "forward_wait + seconds")]
     for fields, word in bad:
         sc = dict(tblib.FIELDS, name="x", **fields)
         try:
@@ -337,6 +338,19 @@ def test_testbed_data():
     check("run-scenarios.py --only '(' stops with one line",
           r.returncode != 0 and one_error_line(r.stdout, ["--only", "regex"]),
           r.stdout)
+    for fields, want in (({}, 10), ({"commands": ["port start all"]}, 40)):
+        sc = dict(tblib.FIELDS, name="x", **fields)
+        tblib.check_scenario(sc, "t")
+        check(f"forwarding may take {want} s to start with {fields}",
+              sc["forward_wait"] == want, str(sc["forward_wait"]))
+    _, cases = tblib.parse_console(
+        "@@TB BEGIN x\n@@TB OUTPUT\nline\n"
+        "@@TB FORWARDING not seen in 40 s\n@@TB RC 0\n@@TB END\n")
+    sc = dict(tblib.FIELDS, name="x")
+    tblib.check_scenario(sc, "t")
+    _, _, detail = tblib.evaluate(sc, cases["x"])
+    check("a case whose forwarding never started says so",
+          "forwarding not seen in 40 s" in detail, detail)
     probs = tblib.secondary_problems(testbed_case([5, 9, 14]))
     check("secondary then growing RX passes", probs == [], str(probs))
     probs = tblib.secondary_problems(testbed_case([5, 5, 5]))
