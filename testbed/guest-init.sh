@@ -150,8 +150,9 @@ tb_wait_forwarding() {
 #   TB_NAME, TB_UID, TB_MEMLOCK (bytes or unlimited), TB_LIMIT (seconds
 #   before SIGKILL), TB_STOP (seconds before SIGINT; 0: run to exit),
 #   TB_WAIT (seconds forwarding may take to start, see tb_wait_forwarding),
-#   TB_STRACE (1: record openat; vfio: count VFIO DMA map/unmap ioctls
-#   per phase, phases split by write(-1, "NAME") markers), TB_ENV
+#   TB_STRACE (1: record openat, report pagemap and VFIO group node
+#   opens; vfio: count VFIO DMA map/unmap ioctls per phase, phases split
+#   by write(-1, "NAME") markers), TB_ENV
 #   (VAR=VALUE words), TB_SECONDARY (a program and its arguments run once
 #   forwarding started, see tb_secondary), TB_PROG (the DPDK program to
 #   wait for and stop when PROGRAM is a shell running it; default:
@@ -203,6 +204,9 @@ tb_run() {
 	if [ "$TB_STRACE" = 1 ]; then
 		echo "@@TB OPENAT $(wc -l < "$trace")"
 		grep pagemap "$trace" | head -5 | sed 's/^/@@TB PAGEMAP /'
+		grep -o '"/dev/vfio/[0-9]*"' "$trace" | tr -d '"' | sort -u |
+			sed 's/^/@@TB VFIO-OPEN /'
+		tb_groups
 	elif [ "$TB_STRACE" = vfio ]; then
 		# "@@TB VFIO phase maps unmaps failed-maps", phase "init" first
 		awk 'BEGIN { p = "init"; n = 1; name[1] = p }
@@ -216,6 +220,15 @@ tb_run() {
 	fi
 	rm -f "$trace" "$flag"
 	rm -rf /dev/hugepages/* /tmp/dpdk /var/run/dpdk
+}
+
+# tb_groups: "@@TB GROUP BDF N" for each NIC the case binds, N its IOMMU
+# group (/dev/vfio/N once bound to vfio-pci).
+tb_groups() {
+	for b in $TB_BIND; do
+		g=$(readlink "/sys/bus/pci/devices/${b%%=*}/iommu_group")
+		echo "@@TB GROUP ${b%%=*} ${g##*/}"
+	done
 }
 
 # tb_user_check ARGS...: the series' setup check, as the case's user with

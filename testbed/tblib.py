@@ -20,6 +20,11 @@ HERE = os.path.join(TOP, 'testbed')
 # PCI slots of the two NICs (the guest sees 0000:00:10.0 and 0000:00:11.0).
 NIC_SLOTS = (0x10, 0x11)
 NIC_BDFS = tuple(f'0000:00:{s:02x}.0' for s in NIC_SLOTS)
+# A PCI device no DPDK driver takes (QEMU's pci-testdev), in every guest;
+# device index 2 after the NICs.
+SPARE_SLOT = 0x12
+SPARE_BDF = f'0000:00:{SPARE_SLOT:02x}.0'
+DEVICE_BDFS = NIC_BDFS + (SPARE_BDF,)
 NIC_DEVICES = {
     'virtio-net': 'virtio-net-pci,disable-legacy=on,iommu_platform=on,'
                   'ats=on',
@@ -49,6 +54,9 @@ FIELDS = {
     'aw_bits': 39,             # intel-iommu: 39/48; virtio-iommu: 32..64
     'cmdline': '',             # extra guest kernel arguments (iommu=pt)
     'nic': 'virtio-net',       # virtio-net or e1000e (both NICs)
+    'spare': 'none',           # driver of the spare device (index 2, no
+                               # DPDK driver takes it); when bound, the
+                               # case gives no -a: EAL scans everything
     'drivers': ['vfio-pci', 'vfio-pci'],  # per NIC; "none": unbound;
                                # "vfio-pci-root": group node not given
                                # to uid
@@ -82,6 +90,8 @@ FIELDS = {
     'lines': [],               # regexes that must match the output
     'forbid': [],              # regexes that must not match the output
     'no_pagemap': False,       # assert /proc/*/pagemap is never opened
+    'unopened': [],            # NICs (by index) whose VFIO group node the
+                               # program must never open
     'trace_vfio': False,       # count VFIO_IOMMU_(UN)MAP_DMA ioctls per
                                # phase (strace; bench/vfio-bench.py)
     'user_check': '',          # pass or fail: run usertools/dpdk-user-
@@ -156,7 +166,7 @@ def type_problem(key, value):
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else 'must be a whole number'
     if isinstance(default, list):
-        item = int if key == 'allow' else str
+        item = int if key in ('allow', 'unopened') else str
         if not isinstance(value, list) or not all(
                 isinstance(v, item) and not isinstance(v, bool)
                 for v in value):
@@ -207,6 +217,14 @@ def check_scenario(sc, where):
                         'testpmd')
     if not set(sc['allow']) <= {0, 1}:
         raise DataError(f'{where}: allow lists NICs by index: 0, 1')
+    if not set(sc['unopened']) <= {0, 1, 2}:
+        raise DataError(f'{where}: unopened lists devices by index: 0, 1 '
+                        '(NICs), 2 (spare)')
+    if sc['spare'] not in DRIVERS:
+        raise DataError(f'{where}: spare must be one of ' + ', '.join(DRIVERS))
+    if sc['unopened'] and sc['trace_vfio']:
+        raise DataError(f'{where}: unopened traces openat, trace_vfio the '
+                        'VFIO ioctls: one or the other')
     if not isinstance(sc['dma_entry_limit'], int) or \
             sc['dma_entry_limit'] < 0:
         raise DataError(f'{where}: dma_entry_limit must be a count (0: the '
@@ -365,6 +383,7 @@ def qemu_command(sc, assets, accel, initrd, log):
                  f'localaddr=127.0.0.1:{local}',
                  '-device', f'{NIC_DEVICES[sc["nic"]]},netdev=n{i},'
                  f'addr=0x{NIC_SLOTS[i]:x},romfile=']
+    argv += ['-device', f'pci-testdev,addr=0x{SPARE_SLOT:x}']
     return argv, env
 
 
@@ -375,9 +394,12 @@ def case_script(sc):
              if drv != 'none']
     allowed = [bdf for i, bdf in bound if i in sc['allow']]
     # -a for the NICs used from the start; with none, -b keeps the bound
-    # ones (left for hotplug) from the probe
+    # ones (left for hotplug) from the probe; with a bound spare device,
+    # neither (every device is scanned)
     devargs = [w for bdf in allowed for w in ('-a', bdf)] or \
         [w for _, bdf in bound for w in ('-b', bdf)]
+    if sc['spare'] != 'none':
+        devargs = []
     # Other programs in the initramfs (make-initramfs.py --add) by name.
     prog = PROGRAMS.get(sc['program'], sc['program'])
     args = [prog, '-l', '0-1', '-n', '1'] + devargs + sc['eal']
@@ -404,8 +426,8 @@ def case_script(sc):
             secondary_env = 'DPDK_TEST=' + sc['secondary']
     else:
         env = 'DPDK_TEST=' + sc['autotest']
-    bind = ' '.join(f'{bdf}={drv}'
-                    for bdf, drv in zip(NIC_BDFS, sc['drivers']))
+    bind = ' '.join(f'{bdf}={drv}' for bdf, drv in
+                    zip(DEVICE_BDFS, sc['drivers'] + [sc['spare']]))
     check = ' '.join(user_check_args(sc, allowed)) if sc['user_check'] else ''
 
     return lines + (
@@ -443,7 +465,7 @@ def strace_mode(sc):
     """guest-init.sh TB_STRACE: vfio (ioctls), 1 (openat) or 0."""
     if sc.get('trace_vfio'):
         return 'vfio'
-    return 1 if sc['no_pagemap'] else 0
+    return 1 if sc['no_pagemap'] or sc['unopened'] else 0
 
 
 def boot_script(scs):
@@ -534,7 +556,8 @@ def parse_console(text):
                                  'vfio': [], 'secondary_rc': None,
                                  'after_secondary': None,
                                  'user_check_rc': None,
-                                 'forwarding': ''}
+                                 'forwarding': '', 'vfio_open': [],
+                                 'groups': {}}
             section = None
         elif cur is None:
             if word == 'SETUP-FAIL':
@@ -563,6 +586,11 @@ def parse_console(text):
             section = None
         elif word == 'PAGEMAP':
             cur['pagemap'].append(rest)
+        elif word == 'VFIO-OPEN':
+            cur['vfio_open'].append(rest)
+        elif word == 'GROUP':
+            bdf, _, group = rest.partition(' ')
+            cur['groups'][bdf] = group
         elif word == 'VFIO':
             cur['vfio'].append(rest)
             section = None
@@ -613,6 +641,24 @@ def nic_rx(output):
     blocks = port_blocks(output, 'NIC statistics',
                          r'RX-packets: (\d+)\s+RX-missed:')
     return {port: [c[0] for c in b] for port, b in blocks.items()}
+
+
+def unopened_problems(sc, case):
+    """The NICs of SC's unopened whose VFIO group node the program opened
+    (or that the case could not tell)."""
+    if not sc['unopened']:
+        return []
+    if case['openat'] is None:
+        return ['no strace record of openat']
+    problems = []
+    for i in sc['unopened']:
+        bdf = DEVICE_BDFS[i]
+        group = case['groups'].get(bdf)
+        if not group:
+            problems.append(f'{bdf} has no IOMMU group')
+        elif f'/dev/vfio/{group}' in case['vfio_open']:
+            problems.append(f'group {group} of {bdf} opened')
+    return problems
 
 
 def secondary_problems(case):
@@ -720,6 +766,7 @@ def evaluate(sc, case):
         elif case['pagemap']:
             problems.append('pagemap opened')
             detail = ', '.join(filter(None, [detail, case['pagemap'][0]]))
+    problems += unopened_problems(sc, case)
     summary = '; '.join(facts + problems)
     if problems:
         return 'FAIL', summary, detail

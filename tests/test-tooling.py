@@ -306,7 +306,10 @@ def test_testbed_data():
            ({"allow": 0}, 'field "allow" must be a list of numbers'),
            ({"seconds": "5"}, 'field "seconds" must be a whole number'),
            ({"base": 1}, 'field "base" must be true or false'),
-           ({"forward_wait": 56}, "forward_wait + seconds")]
+           ({"forward_wait": 56}, "forward_wait + seconds"),
+           ({"unopened": [3]}, "unopened lists devices"),
+           ({"unopened": [2], "trace_vfio": True}, "one or the other"),
+           ({"spare": "igb_uio"}, "spare must be")]
     for fields, word in bad:
         sc = dict(tblib.FIELDS, name="x", **fields)
         try:
@@ -351,6 +354,23 @@ def test_testbed_data():
     _, _, detail = tblib.evaluate(sc, cases["x"])
     check("a case whose forwarding never started says so",
           "forwarding not seen in 40 s" in detail, detail)
+    _, cases = tblib.parse_console(
+        "@@TB BEGIN x\n@@TB OUTPUT\n@@TB RC 0\n@@TB OPENAT 9\n"
+        "@@TB VFIO-OPEN /dev/vfio/2\n@@TB GROUP 0000:00:10.0 2\n"
+        "@@TB GROUP 0000:00:12.0 4\n@@TB END\n")
+    for unopened, want in (([2], []), ([0], ["group 2 of 0000:00:10.0"]),
+                           ([1], ["0000:00:11.0 has no IOMMU group"])):
+        sc = dict(tblib.FIELDS, name="x", unopened=unopened)
+        probs = tblib.unopened_problems(sc, cases["x"])
+        check(f"unopened {unopened}: {want or 'no problem'}",
+              [p[:len(w)] for p, w in zip(probs, want)] == want and
+              len(probs) == len(want), str(probs))
+    sc = dict(tblib.FIELDS, name="x", spare="vfio-pci", allow=[0])
+    tblib.check_scenario(sc, "t")
+    script = tblib.case_script(sc)
+    check("a bound spare device: no -a, the spare bound",
+          " -a " not in script and "0000:00:12.0=vfio-pci" in script,
+          script)
     probs = tblib.secondary_problems(testbed_case([5, 9, 14]))
     check("secondary then growing RX passes", probs == [], str(probs))
     probs = tblib.secondary_problems(testbed_case([5, 5, 5]))
