@@ -90,8 +90,8 @@ FIELDS = {
     'lines': [],               # regexes that must match the output
     'forbid': [],              # regexes that must not match the output
     'no_pagemap': False,       # assert /proc/*/pagemap is never opened
-    'unopened': [],            # NICs (by index) whose VFIO group node the
-                               # program must never open
+    'unopened': [],            # devices (0, 1: NICs, 2: spare) whose VFIO
+                               # group node the program must never open
     'trace_vfio': False,       # count VFIO_IOMMU_(UN)MAP_DMA ioctls per
                                # phase (strace; bench/vfio-bench.py)
     'user_check': '',          # pass or fail: run usertools/dpdk-user-
@@ -396,10 +396,11 @@ def case_script(sc):
     # -a for the NICs used from the start; with none, -b keeps the bound
     # ones (left for hotplug) from the probe; with a bound spare device,
     # neither (every device is scanned)
-    devargs = [w for bdf in allowed for w in ('-a', bdf)] or \
-        [w for _, bdf in bound for w in ('-b', bdf)]
     if sc['spare'] != 'none':
         devargs = []
+    else:
+        devargs = [w for bdf in allowed for w in ('-a', bdf)] or \
+            [w for _, bdf in bound for w in ('-b', bdf)]
     # Other programs in the initramfs (make-initramfs.py --add) by name.
     prog = PROGRAMS.get(sc['program'], sc['program'])
     args = [prog, '-l', '0-1', '-n', '1'] + devargs + sc['eal']
@@ -644,8 +645,8 @@ def nic_rx(output):
 
 
 def unopened_problems(sc, case):
-    """The NICs of SC's unopened whose VFIO group node the program opened
-    (or that the case could not tell)."""
+    """The devices of SC's unopened whose VFIO group node the program
+    opened (or that the case could not tell)."""
     if not sc['unopened']:
         return []
     if case['openat'] is None:
